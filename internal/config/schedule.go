@@ -1,0 +1,89 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Schedule is a 6-field NCRONTAB expression, as the Functions timer trigger reads it, evaluated in UTC.
+type Schedule struct {
+	expr  string
+	sched cron.Schedule
+}
+
+var parser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
+
+// ParseSchedule parses a 6-field NCRONTAB expression ({second} {minute} {hour} {day} {month} {day-of-week}).
+func ParseSchedule(expr string) (Schedule, error) {
+	expr = strings.TrimSpace(expr)
+	if n := len(strings.Fields(expr)); n != 6 {
+		return Schedule{}, fmt.Errorf("has %d fields, not 6", n)
+	}
+	s, err := parser.Parse(expr)
+	if err != nil {
+		return Schedule{}, fmt.Errorf("does not parse (%v)", err)
+	}
+	return Schedule{expr: expr, sched: s}, nil
+}
+
+// String returns the expression.
+func (s Schedule) String() string { return s.expr }
+
+// Next returns the first firing strictly after t.
+func (s Schedule) Next(t time.Time) time.Time {
+	if s.sched == nil {
+		return time.Time{}
+	}
+	return s.sched.Next(t.UTC())
+}
+
+// maxFirings bounds the walk over a week of firings; past it the rate is extrapolated.
+const maxFirings = 200_000
+
+// week is the span over which firings are counted, so that day-of-week fields average out.
+var weekStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
+
+// CallsPerDay is the mean number of firings a day over one week.
+func (s Schedule) CallsPerDay() float64 {
+	n, _, span := s.walk()
+	if n == 0 {
+		return 0
+	}
+	return float64(n) / span.Hours() * 24
+}
+
+// MinInterval is the shortest gap between two firings within a week (0 when it fires once or never).
+func (s Schedule) MinInterval() time.Duration {
+	_, gap, _ := s.walk()
+	return gap
+}
+
+func (s Schedule) walk() (n int, minGap, span time.Duration) {
+	if s.sched == nil {
+		return 0, 0, 0
+	}
+	end := weekStart.AddDate(0, 0, 7)
+	prev := time.Time{}
+	t := weekStart.Add(-time.Second)
+	for n < maxFirings {
+		t = s.sched.Next(t)
+		if t.IsZero() || !t.Before(end) {
+			break
+		}
+		if !prev.IsZero() {
+			if g := t.Sub(prev); minGap == 0 || g < minGap {
+				minGap = g
+			}
+		}
+		prev = t
+		n++
+	}
+	span = end.Sub(weekStart)
+	if n == maxFirings {
+		span = prev.Sub(weekStart) + time.Second
+	}
+	return n, minGap, span
+}

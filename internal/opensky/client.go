@@ -1,0 +1,411 @@
+// Package opensky is the source: a client for OpenSky Network's /states/all endpoint (OAuth2
+// client credentials, gzip, rate-limit headers, one bounded retry layer) and a decoder of its
+// positional state vectors.
+package opensky
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sethvargo/go-retry"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// MaxBody caps an answer's size. The whole world is 1.5 to 3 MB; anything far past that is not a
+// snapshot we want to hold in memory.
+const MaxBody = 64 << 20
+
+// UserAgent names the project to OpenSky.
+const UserAgent = "opensky-eventhubs/1 (+Azure Functions custom handler; Go)"
+
+// BBox is a bounding box in WGS-84 degrees.
+type BBox struct{ LaMin, LoMin, LaMax, LoMax float64 }
+
+// Query selects what /states/all returns.
+type Query struct {
+	BBox     *BBox
+	ICAO24   []string
+	Extended bool
+	// Time asks for the snapshot at this unix time (authenticated callers only, at most an hour
+	// back); zero means now.
+	Time int64
+}
+
+// Credits is the cost of one call with this query, by OpenSky's price list for box areas.
+func (q Query) Credits() int {
+	if q.BBox == nil {
+		return 4
+	}
+	area := (q.BBox.LaMax - q.BBox.LaMin) * (q.BBox.LoMax - q.BBox.LoMin)
+	switch {
+	case area <= 25:
+		return 1
+	case area <= 100:
+		return 2
+	case area <= 400:
+		return 3
+	}
+	return 4
+}
+
+// Fetched is one raw answer.
+type Fetched struct {
+	Body []byte
+	// Remaining is X-Rate-Limit-Remaining: the credits left today, or -1 when the header was absent.
+	Remaining int
+	Attempts  int
+}
+
+// Options configures a Client.
+type Options struct {
+	BaseURL        string
+	TokenURL       string
+	ClientID       string
+	ClientSecret   string // never logged or put in an error
+	RequestTimeout time.Duration
+	// MaxAttempts bounds the tries of one call, transient failures included (default 4).
+	MaxAttempts int
+	// BaseBackoff is the first wait between tries (default 500ms); it doubles, with jitter.
+	BaseBackoff time.Duration
+	// HTTPClient is the transport to use (default: a fresh one with gzip).
+	HTTPClient *http.Client
+}
+
+// Client fetches /states/all. It is safe for concurrent use.
+type Client struct {
+	opts   Options
+	http   *http.Client
+	tokens *tokens // nil when anonymous
+}
+
+// NewClient returns a client; with ClientID set it authenticates with OAuth2 client credentials.
+func NewClient(opts Options) *Client {
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 4
+	}
+	if opts.BaseBackoff <= 0 {
+		opts.BaseBackoff = 500 * time.Millisecond
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	c := &Client{opts: opts, http: opts.HTTPClient}
+	if opts.ClientID != "" {
+		c.tokens = &tokens{cfg: clientcredentials.Config{
+			ClientID:     opts.ClientID,
+			ClientSecret: opts.ClientSecret,
+			TokenURL:     opts.TokenURL,
+			AuthStyle:    oauth2.AuthStyleInParams,
+		}, http: &http.Client{Transport: opts.HTTPClient.Transport, Timeout: opts.RequestTimeout}}
+	}
+	return c
+}
+
+// Authenticated reports whether the client sends a bearer token.
+func (c *Client) Authenticated() bool { return c.tokens != nil }
+
+// States fetches one snapshot. Transient failures (timeouts, resets, 5xx, a 429 whose wait fits
+// in ctx's deadline) are retried with exponential backoff and jitter, never past ctx's deadline;
+// a 401 fetches a new token and tries once more. Errors are *Error values where OpenSky answered.
+func (c *Client) States(ctx context.Context, q Query) (Fetched, error) {
+	u := c.opts.BaseURL + "/states/all"
+	if v := q.values(); len(v) > 0 {
+		u += "?" + v.Encode()
+	}
+	var (
+		lastErr    error
+		retryAfter time.Duration
+		refreshed  bool
+		out        Fetched
+	)
+	backoff := retry.WithMaxRetries(uint64(c.opts.MaxAttempts-1), retry.WithJitterPercent(20, retry.NewExponential(c.opts.BaseBackoff)))
+	b := retry.BackoffFunc(func() (time.Duration, bool) {
+		next, stop := backoff.Next()
+		if stop {
+			return 0, true
+		}
+		if retryAfter > next {
+			next = retryAfter
+		}
+		// Never sleep into the invocation's deadline: stop and report the last failure instead.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < next+time.Second {
+			return 0, true
+		}
+		return next, false
+	})
+	err := retry.Do(ctx, b, func(ctx context.Context) error {
+		out.Attempts++
+		retryAfter = 0
+		body, remaining, err := c.get(ctx, u)
+		if err == nil {
+			out.Body, out.Remaining = body, remaining
+			return nil
+		}
+		lastErr = err
+		var oe *Error
+		if errors.As(err, &oe) {
+			switch {
+			case oe.Status == http.StatusUnauthorized && c.tokens != nil && !refreshed:
+				refreshed = true
+				c.tokens.reset()
+				retryAfter = time.Millisecond // try again at once, with a new token
+				return retry.RetryableError(err)
+			case oe.Status == http.StatusTooManyRequests:
+				if oe.RetryAfter <= 0 {
+					return err // no hint: waiting blind would burn the tick
+				}
+				retryAfter = oe.RetryAfter
+				if dl, ok := ctx.Deadline(); ok && time.Until(dl) < retryAfter+time.Second {
+					return err // the caller remembers how long to stay away
+				}
+				return retry.RetryableError(err)
+			case oe.Status >= 500:
+				return retry.RetryableError(err)
+			}
+			return err
+		}
+		if isTransient(ctx, err) {
+			return retry.RetryableError(err)
+		}
+		return err
+	})
+	if err != nil {
+		if lastErr != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (last attempt: %w)", err, lastErr)
+		}
+		return out, fmt.Errorf("fetching OpenSky states after %d attempt(s): %w", out.Attempts, err)
+	}
+	return out, nil
+}
+
+func (q Query) values() url.Values {
+	v := url.Values{}
+	if q.BBox != nil {
+		f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+		v.Set("lamin", f(q.BBox.LaMin))
+		v.Set("lomin", f(q.BBox.LoMin))
+		v.Set("lamax", f(q.BBox.LaMax))
+		v.Set("lomax", f(q.BBox.LoMax))
+	}
+	for _, id := range q.ICAO24 {
+		v.Add("icao24", id)
+	}
+	if q.Extended {
+		v.Set("extended", "1")
+	}
+	if q.Time > 0 {
+		v.Set("time", strconv.FormatInt(q.Time, 10))
+	}
+	return v
+}
+
+func (c *Client) get(ctx context.Context, u string) ([]byte, int, error) {
+	if c.opts.RequestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.RequestTimeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, -1, fmt.Errorf("building request: %w", err)
+	}
+	req.Header.Set("User-Agent", UserAgent)
+	req.Header.Set("Accept", "application/json")
+	if c.tokens != nil {
+		tok, err := c.tokens.token(ctx)
+		if err != nil {
+			return nil, -1, err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, -1, fmt.Errorf("GET %s: %w", redact(u), unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	remaining := -1
+	if r, err := strconv.Atoi(resp.Header.Get("X-Rate-Limit-Remaining")); err == nil {
+		remaining = r
+	}
+	if resp.StatusCode != http.StatusOK {
+		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		e := &Error{Status: resp.StatusCode, Remaining: remaining, Body: strings.TrimSpace(string(snippet))}
+		if s, err := strconv.ParseFloat(resp.Header.Get("X-Rate-Limit-Retry-After-Seconds"), 64); err == nil && s > 0 {
+			e.RetryAfter = time.Duration(s * float64(time.Second))
+		}
+		return nil, remaining, e
+	}
+	// The transport undoes gzip itself (it asked for it); cap what it hands us.
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil {
+		return nil, remaining, fmt.Errorf("reading OpenSky answer after %d bytes: %w", len(body), err)
+	}
+	if len(body) > MaxBody {
+		return nil, remaining, &Error{Status: resp.StatusCode, Remaining: remaining, TooLarge: true}
+	}
+	return body, remaining, nil
+}
+
+// Error is an answer from OpenSky other than 200 OK, or one too large to take.
+type Error struct {
+	Status     int
+	Remaining  int           // X-Rate-Limit-Remaining, -1 when absent
+	RetryAfter time.Duration // X-Rate-Limit-Retry-After-Seconds on a 429
+	Body       string        // the start of the answer, for the log
+	TooLarge   bool
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.TooLarge:
+		return fmt.Sprintf("OpenSky answer is larger than %d MiB; narrow the query with OPENSKY_BBOX or OPENSKY_ICAO24", MaxBody>>20)
+	case e.Status == http.StatusTooManyRequests:
+		if e.RetryAfter > 0 {
+			return fmt.Sprintf("OpenSky answered 429: out of API credits, retry after %s; slow OPENSKY_SCHEDULE, narrow OPENSKY_BBOX, or use an account (see README, Credits)", e.RetryAfter.Round(time.Second))
+		}
+		return "OpenSky answered 429: out of API credits; slow OPENSKY_SCHEDULE or narrow OPENSKY_BBOX"
+	case e.Status == http.StatusUnauthorized:
+		return "OpenSky answered 401 Unauthorized even with a new token; check OPENSKY_CLIENT_ID and OPENSKY_CLIENT_SECRET (or OPENSKY_CREDENTIALS_FILE)"
+	case e.Status == http.StatusForbidden || e.Status == http.StatusBadGateway:
+		return fmt.Sprintf("OpenSky answered %d %s. OpenSky may block requests from cloud providers' addresses (Azure included): "+
+			"if this works from your own machine but not in Azure, run the handler elsewhere with OPENSKY_SINK=eventhub, "+
+			"or ask OpenSky about access from cloud IPs. Body: %s", e.Status, http.StatusText(e.Status), truncate(e.Body, 200))
+	case e.Status == http.StatusBadRequest:
+		return fmt.Sprintf("OpenSky answered 400 Bad Request (%s); check OPENSKY_BBOX and OPENSKY_ICAO24, and that a time= request is at most an hour back", truncate(e.Body, 200))
+	}
+	return fmt.Sprintf("OpenSky answered %d %s: %s", e.Status, http.StatusText(e.Status), truncate(e.Body, 200))
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// isTransient says whether a transport failure is worth another try in this invocation.
+func isTransient(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false // the invocation's own deadline or cancellation
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true // the per-request timeout, or a body cut off in transit
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return true // refused, reset
+	}
+	var te *TokenError
+	if errors.As(err, &te) {
+		return te.Transient
+	}
+	return strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe")
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// redact drops the query for logs; it holds nothing secret, but keeps lines short.
+func redact(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i]
+	}
+	return u
+}
+
+// tokens caches the OAuth2 access token and renews it before expiry (oauth2.ReuseTokenSource),
+// or at once after OpenSky refused it.
+type tokens struct {
+	cfg  clientcredentials.Config
+	http *http.Client
+	mu   sync.Mutex
+	src  oauth2.TokenSource
+}
+
+// TokenError is a failure to get an access token. It never holds the client secret.
+type TokenError struct {
+	Status    int
+	Transient bool
+	Err       error
+}
+
+func (e *TokenError) Error() string {
+	switch {
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusBadRequest:
+		return fmt.Sprintf("OpenSky token endpoint refused the client credentials (HTTP %d); check OPENSKY_CLIENT_ID and OPENSKY_CLIENT_SECRET (or OPENSKY_CREDENTIALS_FILE)", e.Status)
+	case e.Status != 0:
+		return fmt.Sprintf("OpenSky token endpoint answered HTTP %d; check OPENSKY_TOKEN_URL", e.Status)
+	}
+	return fmt.Sprintf("getting an OpenSky access token: %v", e.Err)
+}
+
+func (e *TokenError) Unwrap() error { return e.Err }
+
+func (t *tokens) token(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	if t.src == nil {
+		// The token source keeps the context it was made with for its HTTP calls: give it a
+		// lasting one with our client, and bound each fetch by ctx below.
+		base := context.WithValue(context.Background(), oauth2.HTTPClient, t.http)
+		t.src = oauth2.ReuseTokenSource(nil, t.cfg.TokenSource(base))
+	}
+	src := t.src
+	t.mu.Unlock()
+
+	type result struct {
+		tok *oauth2.Token
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		tok, err := src.Token()
+		ch <- result{tok, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return "", &TokenError{Transient: true, Err: ctx.Err()}
+	case r := <-ch:
+		if r.err != nil {
+			var re *oauth2.RetrieveError
+			if errors.As(r.err, &re) && re.Response != nil {
+				st := re.Response.StatusCode
+				return "", &TokenError{Status: st, Transient: st >= 500 || st == http.StatusTooManyRequests, Err: errors.New(http.StatusText(st))}
+			}
+			return "", &TokenError{Transient: true, Err: unwrapURLError(stripSecret(r.err, t.cfg.ClientSecret))}
+		}
+		return r.tok.AccessToken, nil
+	}
+}
+
+func (t *tokens) reset() {
+	t.mu.Lock()
+	t.src = nil
+	t.mu.Unlock()
+}
+
+// stripSecret makes sure an error from the token exchange cannot carry the secret to a log.
+func stripSecret(err error, secret string) error {
+	if secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), secret, "****"))
+}
