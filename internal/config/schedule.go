@@ -20,6 +20,10 @@ var parser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | c
 func ParseSchedule(expr string) (Schedule, error) {
 	expr = strings.TrimSpace(expr)
 	if n := len(strings.Fields(expr)); n != 6 {
+		if n == 5 {
+			// A Unix cron line: the Functions timer wants seconds first.
+			return Schedule{}, fmt.Errorf("has 5 fields, not 6 (did you mean \"0 %s\"? Functions schedules start with a seconds field)", expr)
+		}
 		return Schedule{}, fmt.Errorf("has %d fields, not 6", n)
 	}
 	s, err := parser.Parse(expr)

@@ -77,6 +77,9 @@ type Options struct {
 	MaxAttempts int
 	// BaseBackoff is the first wait between tries (default 500ms); it doubles, with jitter.
 	BaseBackoff time.Duration
+	// MaxRetryAfter is the longest 429 retry-after waited out within one call (default 30s);
+	// a longer one, or one past ctx's deadline, is returned as an *Error at once.
+	MaxRetryAfter time.Duration
 	// HTTPClient is the transport to use (default: a fresh one with gzip).
 	HTTPClient *http.Client
 }
@@ -95,6 +98,9 @@ func NewClient(opts Options) *Client {
 	}
 	if opts.BaseBackoff <= 0 {
 		opts.BaseBackoff = 500 * time.Millisecond
+	}
+	if opts.MaxRetryAfter <= 0 {
+		opts.MaxRetryAfter = 30 * time.Second
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
@@ -165,8 +171,11 @@ func (c *Client) States(ctx context.Context, q Query) (Fetched, error) {
 					return err // no hint: waiting blind would burn the tick
 				}
 				retryAfter = oe.RetryAfter
-				if dl, ok := ctx.Deadline(); ok && time.Until(dl) < retryAfter+time.Second {
+				if retryAfter > c.opts.MaxRetryAfter {
 					return err // the caller remembers how long to stay away
+				}
+				if dl, ok := ctx.Deadline(); ok && time.Until(dl) < retryAfter+time.Second {
+					return err
 				}
 				return retry.RetryableError(err)
 			case oe.Status >= 500:

@@ -94,7 +94,7 @@ var ErrEnvelope = errors.New("OpenSky answer is not a /states/all snapshot")
 func Decode(body []byte) (Snapshot, error) {
 	var env struct {
 		Time   *float64         `json:"time"`
-		States *json.RawMessage `json:"states"`
+		States json.RawMessage `json:"states"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
 		return Snapshot{}, fmt.Errorf("%w: %s", ErrEnvelope, describeJSONError(body, err))
@@ -109,7 +109,7 @@ func Decode(body []byte) (Snapshot, error) {
 		return Snapshot{}, fmt.Errorf("%w: it has no \"states\" field", ErrEnvelope)
 	}
 	snap := Snapshot{Time: int64(*env.Time)}
-	raw := bytes.TrimSpace(*env.States)
+	raw := bytes.TrimSpace(env.States)
 	if bytes.Equal(raw, []byte("null")) {
 		return snap, nil // OpenSky sends null, not [], when nothing matched
 	}
@@ -338,12 +338,12 @@ func kind(v any) string {
 
 // describeJSONError says where a body stops being JSON, e.g. for a body cut off in transit.
 func describeJSONError(body []byte, err error) string {
+	if strings.Contains(err.Error(), "unexpected end of JSON input") {
+		return fmt.Sprintf("the JSON ends early after %d bytes (a truncated answer)", len(body))
+	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return fmt.Sprintf("invalid JSON at byte %d of %d (%v)", se.Offset, len(body), se)
-	}
-	if strings.Contains(err.Error(), "unexpected end of JSON input") {
-		return fmt.Sprintf("the JSON ends early after %d bytes (a truncated answer)", len(body))
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {

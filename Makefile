@@ -1,0 +1,62 @@
+# Targets a newcomer can guess. `make test` is what CI runs (.ci/run).
+GO      ?= go
+BINARY  ?= handler
+PEER    := test/ehpeer
+FUZZTIME ?= 10s
+
+.PHONY: all build build-linux run func test test-go test-infra deps fuzz lint bench clean
+
+all: build
+
+## build: the handler binary at the app root, where host.json expects it
+build:
+	$(GO) build -trimpath -o $(BINARY) ./cmd/handler
+
+## build-linux: the binary Azure runs (Linux, static)
+build-linux:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags="-s -w" -o $(BINARY) ./cmd/handler
+
+## run: tick on OPENSKY_SCHEDULE against the real OpenSky, events to data/opensky.ndjson (Ctrl-C stops)
+run: build
+	./$(BINARY) run $(ARGS)
+
+## func: run under Azure Functions Core Tools (needs func and Azurite; see README)
+func: build
+	@test -f local.settings.json || cp local.settings.json.example local.settings.json
+	func start
+
+## deps: install what the tests need (the local Event Hubs peer's npm packages)
+deps:
+	@command -v node >/dev/null || { echo "node (20+) is needed for the local Event Hubs peer: apt-get install nodejs npm"; exit 1; }
+	@if [ -f $(PEER)/package-lock.json ]; then cd $(PEER) && npm ci --no-audit --no-fund --loglevel=error; fi
+
+## test: every test: unit, integration (built binary, local OpenSky replay, local Event Hubs peer), infra checks, short fuzzing
+test: deps test-go test-infra fuzz
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-infra:
+	@if [ -f infra/check/go.mod ]; then cd infra/check && $(GO) vet ./... && $(GO) test -count=1 ./...; fi
+
+## fuzz: each fuzz target for FUZZTIME
+fuzz:
+	@$(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read pkg dir; do \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
+	    echo "fuzz $$pkg $$f for $(FUZZTIME)"; \
+	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## lint: gofmt, go vet, govulncheck
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+## bench: benchmarks, written to BENCHMARKS.md
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+clean:
+	rm -f $(BINARY)

@@ -1,0 +1,148 @@
+package flight_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opensky-eventhubs/handler/internal/flight"
+	"github.com/opensky-eventhubs/handler/internal/opensky"
+	"github.com/opensky-eventhubs/handler/internal/recordings"
+	"github.com/opensky-eventhubs/handler/schema"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestTransform(t *testing.T) {
+	base := opensky.State{
+		ICAO24: "3c6444", Callsign: ptr("DLH9LF  "), OriginCountry: "Germany",
+		TimePosition: ptr(int64(1634471389)), LastContact: 1634471390,
+		Longitude: ptr(6.1), Latitude: ptr(50.2), BaroAltitude: ptr(10668.0), GeoAltitude: ptr(10900.4),
+		Velocity: ptr(230.5), TrueTrack: ptr(90.1), VerticalRate: ptr(-5.2), Squawk: ptr("1000"), PositionSource: 2,
+	}
+	tests := []struct {
+		name   string
+		modify func(s *opensky.State)
+		want   map[string]any // expected JSON fields (others as in base)
+		absent []string
+	}{
+		{"full state", nil, map[string]any{
+			"event_id": "3c6444-1634471390", "snapshot_time": "2021-10-17T11:49:50Z", "callsign": "DLH9LF",
+			"time_position": "2021-10-17T11:49:49Z", "last_contact": "2021-10-17T11:49:50Z",
+			"baro_altitude": 10668.0, "geo_altitude": 10900.4, "position_source": 2.0, "sensors": nil,
+		}, []string{"category"}},
+		{"empty callsign is null", func(s *opensky.State) { s.Callsign = ptr("        ") }, map[string]any{"callsign": nil}, nil},
+		{"null callsign stays null", func(s *opensky.State) { s.Callsign = nil }, map[string]any{"callsign": nil}, nil},
+		{"no position time", func(s *opensky.State) { s.TimePosition = nil; s.Longitude = nil; s.Latitude = nil },
+			map[string]any{"time_position": nil, "longitude": nil, "latitude": nil}, nil},
+		{"altitudes not swapped", func(s *opensky.State) { s.BaroAltitude = ptr(-30.0); s.GeoAltitude = ptr(15.0) },
+			map[string]any{"baro_altitude": -30.0, "geo_altitude": 15.0}, nil},
+		{"extended category", func(s *opensky.State) { s.Category = ptr(3) }, map[string]any{"category": 3.0}, nil},
+		{"sensors", func(s *opensky.State) { s.Sensors = []int{7, 9} }, map[string]any{"sensors": []any{7.0, 9.0}}, nil},
+	}
+	v, err := schema.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := base
+			if tt.modify != nil {
+				tt.modify(&s)
+			}
+			snap := opensky.Snapshot{Time: 1634471390, States: []opensky.State{s}}
+			events := flight.Transform(snap)
+			b, err := flight.Encode(time.Unix(snap.Time, 0), events)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b.Records) != 1 || b.Records[0].ID != "3c6444-1634471390" || b.Records[0].Key != "3c6444" {
+				t.Fatalf("records = %+v", b.Records)
+			}
+			body := b.Records[0].Body
+			if err := v.Validate(body); err != nil {
+				t.Errorf("event does not fit the schema: %v\n%s", err, body)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range tt.want {
+				if gj, wj := mustJSON(got[k]), mustJSON(want); gj != wj {
+					t.Errorf("%s = %s, want %s", k, gj, wj)
+				}
+				if _, ok := got[k]; !ok {
+					t.Errorf("%s is missing", k)
+				}
+			}
+			for _, k := range tt.absent {
+				if _, ok := got[k]; ok {
+					t.Errorf("%s is present, want absent", k)
+				}
+			}
+		})
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestEventIDStable(t *testing.T) {
+	a := flight.EventID("3c6444", 1634471390)
+	if a != flight.EventID("3c6444", 1634471390) || a == flight.EventID("3c6444", 1634471391) || a == flight.EventID("3c6445", 1634471390) {
+		t.Errorf("event ids are not a function of icao24 and last_contact")
+	}
+}
+
+// Every event of every recording fits the schema, and the NDJSON buffer holds exactly the records.
+func TestRecordingsEncodeToSchema(t *testing.T) {
+	v, err := schema.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recordings.States {
+		t.Run(rec.Name, func(t *testing.T) {
+			snap, err := opensky.Decode(recordings.Read(t, "states/"+rec.Name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := flight.Encode(time.Unix(snap.Time, 0), flight.Transform(snap))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b.Records) != rec.States {
+				t.Fatalf("%d records, want %d", len(b.Records), rec.States)
+			}
+			sc := bufio.NewScanner(bytes.NewReader(b.NDJSON))
+			sc.Buffer(nil, 1<<20)
+			i := 0
+			for sc.Scan() {
+				if !bytes.Equal(sc.Bytes(), b.Records[i].Body) {
+					t.Fatalf("line %d differs from record %d", i, i)
+				}
+				i++
+			}
+			if i != len(b.Records) {
+				t.Fatalf("%d lines, want %d", i, len(b.Records))
+			}
+			total := 0
+			for _, r := range b.Records {
+				if err := v.Validate(r.Body); err != nil {
+					t.Fatalf("event %s does not fit the schema: %v", r.ID, err)
+				}
+				if strings.Contains(string(r.Body), "\n") {
+					t.Fatalf("event %s holds a newline", r.ID)
+				}
+				total += len(r.Body)
+			}
+			if b.Bytes() != total {
+				t.Errorf("Bytes() = %d, want %d", b.Bytes(), total)
+			}
+		})
+	}
+}

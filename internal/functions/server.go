@@ -1,0 +1,156 @@
+package functions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/opensky-eventhubs/handler/internal/tick"
+)
+
+// FunctionName is the timer function's folder name, which is also its route.
+const FunctionName = "OpenSkyTimer"
+
+// MaxBodyBytes caps an invocation body; a timer invocation is well under 4 KiB.
+const MaxBodyBytes = 1 << 20
+
+// InvocationIDHeader carries the host's invocation id.
+const InvocationIDHeader = "X-Azure-Functions-InvocationId"
+
+// Ticker runs one tick. It returns the summary as far as the tick got, and an error unless every
+// event of the snapshot was published.
+type Ticker interface {
+	Tick(ctx context.Context, req tick.Request) (tick.Summary, error)
+}
+
+// NewServer returns the handler's routes:
+//
+//	GET  /             readiness: the host polls it until any answer comes
+//	POST /OpenSkyTimer one timer tick
+func NewServer(logger *slog.Logger, t Ticker) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer)
+	r.Get("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	r.Post("/"+FunctionName, handleTimer(logger, t))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, InvocationResponse{
+			Outputs: map[string]any{},
+			Logs:    []string{fmt.Sprintf("no function %q here; the only one is %s", r.URL.Path, FunctionName)},
+		})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, InvocationResponse{
+			Outputs: map[string]any{},
+			Logs:    []string{fmt.Sprintf("%s is not allowed on %s; the host POSTs invocations", r.Method, r.URL.Path)},
+		})
+	})
+	return r
+}
+
+// Routes lists the function routes the server answers, for the test that every function folder
+// has one.
+func Routes() []string { return []string{FunctionName} }
+
+func handleTimer(logger *slog.Logger, t Ticker) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		log := logger.With(slog.String("function", FunctionName), slog.String("invocation_id", r.Header.Get(InvocationIDHeader)))
+
+		var req InvocationRequest
+		body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		dec := json.NewDecoder(body)
+		if err := dec.Decode(&req); err != nil {
+			var mbe *http.MaxBytesError
+			msg := fmt.Sprintf("the body is not a JSON invocation: %v", err)
+			if errors.As(err, &mbe) {
+				msg = fmt.Sprintf("the body is larger than %d bytes; a timer invocation is far smaller", MaxBodyBytes)
+			}
+			log.Error("bad invocation", slog.String("error", msg))
+			writeJSON(w, http.StatusBadRequest, InvocationResponse{Outputs: map[string]any{}, Logs: []string{msg}})
+			return
+		}
+		timer, err := req.Timer()
+		if err != nil {
+			log.Error("bad invocation", slog.String("error", err.Error()))
+			writeJSON(w, http.StatusBadRequest, InvocationResponse{Outputs: map[string]any{}, Logs: []string{err.Error()}})
+			return
+		}
+
+		treq := tick.Request{IsPastDue: timer.IsPastDue}
+		if st := timer.ScheduleStatus; st != nil {
+			treq.Scheduled = st.Next.Time
+		}
+		if timer.IsPastDue {
+			log.Warn("timer is past due", slog.Time("scheduled", treq.Scheduled))
+		}
+
+		sum, err := t.Tick(r.Context(), treq)
+		logs := append([]string{}, sum.Warnings...)
+		if err != nil {
+			// The host never shows the Logs of a failed invocation: stderr is where the reason lands.
+			log.Error("tick failed", append([]any{slog.String("error", err.Error())}, attrsAny(sum.LogAttrs())...)...)
+			logs = append([]string{"tick failed: " + err.Error()}, logs...)
+			writeJSON(w, http.StatusInternalServerError, InvocationResponse{Outputs: map[string]any{}, Logs: logs, ReturnValue: sum})
+			return
+		}
+		for _, warning := range sum.Warnings {
+			log.Warn(warning)
+		}
+		line := sum.Line()
+		log.Info(line, attrsAny(sum.LogAttrs())...)
+		writeJSON(w, http.StatusOK, InvocationResponse{Outputs: map[string]any{}, Logs: append([]string{line}, logs...), ReturnValue: sum})
+	}
+}
+
+func attrsAny(attrs []slog.Attr) []any {
+	out := make([]any, len(attrs))
+	for i, a := range attrs {
+		out[i] = a
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Serve runs srv until ctx is done, then shuts it down within grace: it stops taking invocations,
+// lets a tick in flight finish, and when three quarters of grace have passed cancels what still
+// runs, so that the tick fails with its reason (and the host retries nothing half-published)
+// instead of being cut off mid-answer. srv.BaseContext is set here.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	srv.BaseContext = func(net.Listener) context.Context { return base }
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	stop := time.AfterFunc(grace*3/4, cancelBase)
+	defer stop.Stop()
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down within %s: %w", grace, err)
+	}
+	return nil
+}

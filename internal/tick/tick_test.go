@@ -1,0 +1,209 @@
+package tick_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opensky-eventhubs/handler/internal/flight"
+	"github.com/opensky-eventhubs/handler/internal/opensky"
+	"github.com/opensky-eventhubs/handler/internal/sink"
+	"github.com/opensky-eventhubs/handler/internal/tick"
+)
+
+const twoStates = `{"time":1518552809,"states":[
+["ac96b8","AAL2423 ","United States",1518552809,1518552809,-93.4581,44.9529,1150.62,false,116.59,94.3,0,null,1143,"2236",false,0],
+["aa56db","UAL1711 ","United States",1518552808,1518552809,-80.8667,41.8291,11277.6,false,291.48,97.3,0,null,11376.66,"1031",false,"x"],
+["a0cfbd","        ","United States",null,1518552809,null,null,null,true,0,0,null,null,null,null,false,0]]}`
+
+// fakeSource answers from a queue of results and records queries.
+type fakeSource struct {
+	results []fetchResult
+	queries []opensky.Query
+}
+
+type fetchResult struct {
+	f   opensky.Fetched
+	err error
+}
+
+func (s *fakeSource) States(_ context.Context, q opensky.Query) (opensky.Fetched, error) {
+	s.queries = append(s.queries, q)
+	if len(s.results) == 0 {
+		return opensky.Fetched{Body: []byte(twoStates), Remaining: 350, Attempts: 1}, nil
+	}
+	r := s.results[0]
+	s.results = s.results[1:]
+	return r.f, r.err
+}
+
+// fakeSink keeps what it was given and can fail or under-report.
+type fakeSink struct {
+	batches []flight.Batch
+	err     error
+	short   int
+}
+
+func (s *fakeSink) Publish(_ context.Context, b flight.Batch) (sink.Report, error) {
+	s.batches = append(s.batches, b)
+	if s.err != nil {
+		return sink.Report{}, s.err
+	}
+	return sink.Report{Events: len(b.Records) - s.short, Batches: 1, Bytes: b.Bytes()}, nil
+}
+
+func newRunner(src *fakeSource, snk *fakeSink, now *time.Time) *tick.Runner {
+	return &tick.Runner{Source: src, Sink: snk, SinkName: "fake", Timeout: time.Minute, LowCredits: 40,
+		Now: func() time.Time { return *now }}
+}
+
+func TestTickPublishesAndCountsRejections(t *testing.T) {
+	now := time.Date(2018, 2, 13, 20, 14, 0, 0, time.UTC)
+	src, snk := &fakeSource{}, &fakeSink{}
+	sum, err := newRunner(src, snk, &now).Tick(context.Background(), tick.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.StatesReceived != 3 || sum.StatesRejected != 1 || sum.EventsPublished != 2 || sum.RejectedByField["position_source"] != 1 {
+		t.Errorf("summary = %+v", sum)
+	}
+	if sum.SnapshotTime == nil || !sum.SnapshotTime.Equal(time.Unix(1518552809, 0)) || *sum.CreditsRemaining != 350 {
+		t.Errorf("summary = %+v", sum)
+	}
+	if len(sum.Warnings) != 1 || !strings.Contains(sum.Warnings[0], "aa56db") || !strings.Contains(sum.Warnings[0], "position_source") {
+		t.Errorf("warnings = %v", sum.Warnings)
+	}
+	if len(snk.batches) != 1 || len(snk.batches[0].Records) != 2 {
+		t.Fatalf("sink got %d batches", len(snk.batches))
+	}
+	if !strings.HasPrefix(sum.Line(), "tick ok: snapshot 2018-02-13T20:13:29Z, 3 states, 1 rejected, 2 events") {
+		t.Errorf("line = %q", sum.Line())
+	}
+}
+
+func TestTickFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		src      *fakeSource
+		snk      *fakeSink
+		want     string
+		noPublis bool
+	}{
+		{"broken envelope", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1,"states":[["ac`)}}}}, &fakeSink{}, "ends early", true},
+		{"source error", &fakeSource{results: []fetchResult{{err: &opensky.Error{Status: 500}}}}, &fakeSink{}, "500", true},
+		{"sink error", &fakeSource{}, &fakeSink{err: errors.New("link detached")}, "publishing 2 events to fake: link detached", false},
+		{"sink under-reports", &fakeSource{}, &fakeSink{short: 1}, "1 of 2 events", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Now()
+			sum, err := newRunner(tt.src, tt.snk, &now).Tick(context.Background(), tick.Request{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if sum.EventsPublished != 0 {
+				t.Errorf("a failed tick reports %d events published", sum.EventsPublished)
+			}
+			if tt.noPublis && len(tt.snk.batches) != 0 {
+				t.Errorf("sink was called on a failed fetch")
+			}
+		})
+	}
+}
+
+func TestTickBlockedAfterLong429(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	src := &fakeSource{results: []fetchResult{{err: &opensky.Error{Status: 429, RetryAfter: 2 * time.Hour, Remaining: 0}}}}
+	r := newRunner(src, &fakeSink{}, &now)
+	if _, err := r.Tick(context.Background(), tick.Request{}); err == nil {
+		t.Fatal("the 429 tick must fail")
+	}
+	now = now.Add(time.Hour)
+	sum, err := r.Tick(context.Background(), tick.Request{})
+	if err != nil || !strings.Contains(sum.Skipped, "2026-01-01T14:00:00Z") {
+		t.Fatalf("tick inside the block: err %v skipped %q", err, sum.Skipped)
+	}
+	if len(src.queries) != 1 {
+		t.Errorf("OpenSky was called %d times, want 1: a blocked tick must not call it", len(src.queries))
+	}
+	now = now.Add(time.Hour + time.Second)
+	if sum, err := r.Tick(context.Background(), tick.Request{}); err != nil || sum.Skipped != "" || len(src.queries) != 2 {
+		t.Fatalf("after the block: err %v summary %+v", err, sum)
+	}
+}
+
+func TestTickPastDue(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 10, 0, 0, time.UTC)
+	scheduled := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		auth      bool
+		scheduled time.Time
+		wantTime  int64
+		warning   string
+	}{
+		{"authenticated fetches the scheduled time", true, scheduled, scheduled.Unix(), "fetching the snapshot for its scheduled time"},
+		{"anonymous publishes the current one", false, scheduled, 0, "anonymous callers cannot"},
+		{"too old", true, now.Add(-2 * time.Hour), 0, "more than OpenSky keeps"},
+		{"no scheduled time", true, time.Time{}, 0, "gave no scheduled time"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &fakeSource{}
+			r := newRunner(src, &fakeSink{}, &now)
+			r.Authenticated = tt.auth
+			sum, err := r.Tick(context.Background(), tick.Request{IsPastDue: true, Scheduled: tt.scheduled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if src.queries[0].Time != tt.wantTime || !sum.PastDue {
+				t.Errorf("query time %d, want %d", src.queries[0].Time, tt.wantTime)
+			}
+			if !strings.Contains(strings.Join(sum.Warnings, "|"), tt.warning) {
+				t.Errorf("warnings = %v, want %q", sum.Warnings, tt.warning)
+			}
+		})
+	}
+}
+
+func TestLowCreditsWarn(t *testing.T) {
+	now := time.Now()
+	src := &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1,"states":null}`), Remaining: 12}}}}
+	sum, err := newRunner(src, &fakeSink{}, &now).Tick(context.Background(), tick.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(sum.Warnings, "|"), "only 12 OpenSky credits left") {
+		t.Errorf("warnings = %v", sum.Warnings)
+	}
+}
+
+func TestBudget(t *testing.T) {
+	tests := []struct {
+		calls      float64
+		credits    int
+		allowance  int
+		fits       bool
+		suggestion string
+	}{
+		{96, 4, 400, true, ""},
+		{1440, 4, 4000, false, "0 */2 * * * *"},
+		{1440, 4, 400, false, "0 */15 * * * *"},
+		{8640, 1, 4000, false, "0 */1 * * * *"},
+		{720, 4, 8000, true, ""},
+	}
+	for _, tt := range tests {
+		b := tick.NewBudget(tt.calls, tt.credits, tt.allowance)
+		if b.Fits() != tt.fits || b.Suggestion != tt.suggestion {
+			t.Errorf("%+v: fits %v suggestion %q", tt, b.Fits(), b.Suggestion)
+		}
+		if !tt.fits && !strings.Contains(b.Warning(), tt.suggestion) {
+			t.Errorf("warning %q lacks the suggestion", b.Warning())
+		}
+		if tt.fits && b.Warning() != "" {
+			t.Errorf("warning for a fitting budget: %q", b.Warning())
+		}
+	}
+}
