@@ -54,9 +54,9 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: benchmarks, written to BENCHMARKS.md
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+## bench: benchmarks and side-by-side comparisons, written to BENCHMARKS.md
+bench: deps
+	bash bench/run.sh
 
 clean:
 	rm -f $(BINARY)
