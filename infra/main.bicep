@@ -1,0 +1,247 @@
+// The whole OpenSky -> Event Hubs -> Stream Analytics -> Power BI pipeline in one resource group.
+//
+// Deploy with `azd up` (reads main.parameters.json) or with
+//   az deployment group create -g <group> -f infra/main.bicep -p environmentName=<name> [more params]
+// docs/DEPLOY.md explains every parameter and the steps that are not ARM resources (the Power BI
+// workspace grant and starting the Stream Analytics job). infra/check tests this file and its modules.
+targetScope = 'resourceGroup'
+
+// ---------------------------------------------------------------------------------------------
+// Naming and placement
+// ---------------------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the environment (azd sets it from AZURE_ENV_NAME). Tags every resource and seeds the unique resource names.')
+param environmentName string
+
+@description('Azure region for every resource. It must offer Flex Consumption (az functionapp list-flexconsumption-locations) and Stream Analytics.')
+param location string = resourceGroup().location
+
+@description('Extra tags for every resource.')
+param tags object = {}
+
+// ---------------------------------------------------------------------------------------------
+// The handler's app settings
+// ---------------------------------------------------------------------------------------------
+
+@description('OPENSKY_SCHEDULE: 6-field NCRONTAB schedule of the timer. The default, every 15 minutes, keeps an anonymous caller asking for the whole world (4 credits a call) under 400 credits a day.')
+param openskySchedule string = '0 */15 * * * *'
+
+@description('OPENSKY_BBOX: lamin,lomin,lamax,lomax in degrees (e.g. 45.8,5.9,47.8,10.5); empty asks for the whole world.')
+param openskyBbox string = ''
+
+@description('OPENSKY_ICAO24: comma-separated transponder addresses to follow; empty follows every aircraft.')
+param openskyIcao24 string = ''
+
+@description('OPENSKY_EXTENDED: ask OpenSky for the aircraft category too.')
+param openskyExtended bool = false
+
+@description('OPENSKY_CLIENT_ID: OpenSky API client id. Empty calls OpenSky anonymously (400 credits a day per IP).')
+param openskyClientId string = ''
+
+@secure()
+@description('OpenSky API client secret. Stored in Key Vault; the app reads it through a Key Vault reference. Give it together with openskyClientId.')
+param openskyClientSecret string = ''
+
+@allowed([
+  ''
+  'anonymous'
+  'standard'
+  'feeder'
+])
+@description('OPENSKY_ACCOUNT: the kind of OpenSky account, which sets the daily credit budget the handler plans with. Empty lets the handler infer it.')
+param openskyAccount string = ''
+
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+@description('LOG_LEVEL of the handler.')
+param logLevel string = 'info'
+
+// ---------------------------------------------------------------------------------------------
+// Sizing
+// ---------------------------------------------------------------------------------------------
+
+@minValue(1)
+@maxValue(40)
+@description('Event Hubs Standard throughput units (1 TU = 1 MB/s or 1,000 events/s in).')
+param eventHubCapacity int = 1
+
+@minValue(1)
+@maxValue(32)
+@description('Partitions of the opensky hub. Fixed once the hub exists on Standard.')
+param eventHubPartitionCount int = 2
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('Memory of each Flex Consumption instance in MB.')
+param functionInstanceMemoryMB int = 512
+
+@minValue(40)
+@maxValue(1000)
+@description('Most Flex Consumption instances the app may scale to. A timer runs one invocation at a time, so the app never comes near it; 40 was the lowest value Flex Consumption accepted when this was written.')
+param functionMaximumInstanceCount int = 40
+
+@allowed([
+  3
+  7
+  10
+  20
+  30
+])
+@description('Stream Analytics streaming units as the REST API counts them: 3 = 1/3 SU V2, 7 = 2/3 SU V2, 10 = 1 SU V2.')
+param streamingUnits int = 3
+
+@minValue(30)
+@maxValue(730)
+@description('Days Log Analytics keeps the Functions logs.')
+param logRetentionDays int = 30
+
+// ---------------------------------------------------------------------------------------------
+// Power BI
+// ---------------------------------------------------------------------------------------------
+
+@description('Power BI workspace (group) id the Stream Analytics job writes to. Empty turns Power BI off.')
+param powerBiWorkspaceId string = ''
+
+@description('Write outputs 1-3 to Power BI. Off: they go to Blob storage as JSON lines next to the archive. Power BI outputs stop working on 2027-10-31.')
+param enablePowerBi bool = !empty(powerBiWorkspaceId)
+
+@description('Prefix of the three Power BI datasets (<prefix>-live, <prefix>-countries, <prefix>-emergencies).')
+param powerBiDatasetPrefix string = 'opensky'
+
+// ---------------------------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName, location))
+var allTags = union(tags, { 'azd-env-name': environmentName })
+var eventHubName = 'opensky'
+var streamAnalyticsConsumerGroup = 'streamanalytics'
+var deploymentContainerName = 'app-package'
+var archiveContainerName = 'archive'
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    tags: allTags
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    retentionInDays: logRetentionDays
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    location: location
+    tags: allTags
+    name: 'st${resourceToken}'
+    containerNames: [
+      deploymentContainerName
+      archiveContainerName
+    ]
+  }
+}
+
+module eventHubs 'modules/eventhubs.bicep' = {
+  name: 'eventhubs'
+  params: {
+    location: location
+    tags: allTags
+    namespaceName: 'evhns-${resourceToken}'
+    eventHubName: eventHubName
+    capacity: eventHubCapacity
+    partitionCount: eventHubPartitionCount
+    consumerGroupName: streamAnalyticsConsumerGroup
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    location: location
+    tags: allTags
+    name: 'kv-${resourceToken}'
+    openskyClientSecret: openskyClientSecret
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    location: location
+    tags: allTags
+    planName: 'plan-${resourceToken}'
+    appName: 'func-${resourceToken}'
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    instanceMemoryMB: functionInstanceMemoryMB
+    maximumInstanceCount: functionMaximumInstanceCount
+    eventHubNamespaceFqdn: eventHubs.outputs.namespaceFqdn
+    eventHubName: eventHubName
+    openskySchedule: openskySchedule
+    openskyBbox: openskyBbox
+    openskyIcao24: openskyIcao24
+    openskyExtended: openskyExtended
+    openskyAccount: openskyAccount
+    openskyClientId: openskyClientId
+    openskyClientSecretUri: keyVault.outputs.openskyClientSecretUri
+    logLevel: logLevel
+  }
+}
+
+module streamAnalytics 'modules/streamanalytics.bicep' = {
+  name: 'streamanalytics'
+  params: {
+    location: location
+    tags: allTags
+    name: 'asa-${resourceToken}'
+    streamingUnits: streamingUnits
+    eventHubNamespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubName
+    consumerGroupName: streamAnalyticsConsumerGroup
+    storageAccountName: storage.outputs.name
+    archiveContainerName: archiveContainerName
+    enablePowerBi: enablePowerBi
+    powerBiWorkspaceId: powerBiWorkspaceId
+    powerBiDatasetPrefix: powerBiDatasetPrefix
+  }
+}
+
+// Every role assignment of the pipeline, in one place.
+module access 'modules/access.bicep' = {
+  name: 'access'
+  params: {
+    functionAppPrincipalId: functionApp.outputs.principalId
+    streamAnalyticsPrincipalId: streamAnalytics.outputs.principalId
+    eventHubNamespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubName
+    storageAccountName: storage.outputs.name
+    archiveContainerName: archiveContainerName
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+}
+
+// azd stores these in .azure/<env>/.env; scripts/ reads them.
+output AZURE_LOCATION string = location
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output EVENTHUB_NAMESPACE string = eventHubs.outputs.namespaceFqdn
+output EVENTHUB_NAME string = eventHubName
+output STREAM_ANALYTICS_JOB_NAME string = streamAnalytics.outputs.name
+output STREAM_ANALYTICS_PRINCIPAL_ID string = streamAnalytics.outputs.principalId
+output POWERBI_ENABLED bool = enablePowerBi
+output POWERBI_WORKSPACE_ID string = powerBiWorkspaceId
+output ARCHIVE_STORAGE_ACCOUNT string = storage.outputs.name
+output ARCHIVE_CONTAINER string = archiveContainerName
+output KEY_VAULT_NAME string = keyVault.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
