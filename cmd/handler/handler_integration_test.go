@@ -323,3 +323,35 @@ func TestBadSettingsIntegration(t *testing.T) {
 		t.Errorf("serve without a port: %v %s", err, stderr)
 	}
 }
+
+// Ctrl-C between ticks ends `handler run` at once, after the tick that ran.
+func TestRunInterruptIntegration(t *testing.T) {
+	srv := openskytest.New(t, recordings.Read(t, "states/small-2018-02-13.json"))
+	cmd := exec.Command(binary, "run", "--every", "1h")
+	cmd.Env = baseEnv(map[string]string{"OPENSKY_BASE_URL": srv.BaseURL(), "OPENSKY_FILE": filepath.Join(t.TempDir(), "o.ndjson")})
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	if !stderr.WaitFor("next tick", 20*time.Second) {
+		t.Fatalf("no tick ran:\n%s", stderr)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after Ctrl-C: %v\n%s", err, stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler run did not stop within 10s of Ctrl-C")
+	}
+	if !strings.Contains(stderr.String(), "tick ok:") || !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+}

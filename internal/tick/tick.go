@@ -81,7 +81,7 @@ func (s Summary) Line() string {
 	if s.SnapshotTime != nil {
 		snap = s.SnapshotTime.Format(time.RFC3339)
 	}
-	fmt.Fprintf(&b, "tick ok: snapshot %s, %d states, %d rejected, %d events in %d batches (%d bytes) to %s",
+	fmt.Fprintf(&b, "tick ok: snapshot %s, %d states, %d rejected, %d events in %d batch(es) (%d bytes) to %s",
 		snap, s.StatesReceived, s.StatesRejected, s.EventsPublished, s.Batches, s.Bytes, s.Sink)
 	if s.CreditsRemaining != nil {
 		fmt.Fprintf(&b, ", %d credits left", *s.CreditsRemaining)

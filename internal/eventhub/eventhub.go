@@ -1,0 +1,474 @@
+// Package eventhub is the Azure Event Hubs sink: it publishes each snapshot's events, one event per
+// aircraft state, with the Go SDK (azeventhubs v2).
+//
+// Partitions are chosen here, not by the service: each record goes to the partition picked by a
+// stable hash of its key (the aircraft's icao24), so one aircraft's states stay in order in one
+// partition, and a snapshot becomes one batch (or a few, at the size limit) per partition instead
+// of one batch per aircraft, which is what a partition key per aircraft would cost. The mapping
+// depends on the number of partitions only, so it holds across restarts and releases; if the
+// hub's partition count changes, aircraft move once.
+//
+// Delivery is at least once. A send that fails with a transient error (a timeout, a lost
+// connection, a busy service) is retried, and a retry resends the whole batch: if the first try
+// had in fact been stored, its events arrive twice. Every event carries its event_id as the AMQP
+// message id so that consumers can drop repeats.
+//
+// Every send has a deadline (the caller's, and at most Config.SendTimeout per try), because a send
+// on a connection the service closed while idle can otherwise hang until its context ends. There
+// is one retry layer, this package's; the SDK's own retries are turned down to one quick retry,
+// which lets it reopen a lost link before reporting the error.
+package eventhub
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/opensky-eventhubs/handler/internal/flight"
+	"github.com/opensky-eventhubs/handler/internal/sink"
+)
+
+// Defaults for the Config fields left zero.
+const (
+	DefaultConcurrency = 4
+	DefaultSendTimeout = 30 * time.Second
+)
+
+// SchemaVersionProperty is the application property that carries flight.SchemaVersion on every
+// event, so consumers can tell schema versions apart without parsing the body.
+const SchemaVersionProperty = "schema_version"
+
+// Config says which hub to publish to and how.
+type Config struct {
+	// ConnectionString is a namespace or hub connection string (local runs, the emulator). When it
+	// is empty, Namespace and a Microsoft Entra credential are used instead, as in Azure.
+	ConnectionString string
+	// Namespace is the fully qualified namespace, e.g. "myns.servicebus.windows.net".
+	Namespace string
+	// HubName is the event hub; it may be left empty when the connection string has an EntityPath.
+	HubName string
+	// ClientID is the client id of a user-assigned managed identity (AZURE_CLIENT_ID); empty means
+	// the system-assigned identity or whatever DefaultAzureCredential finds.
+	ClientID string
+	// Concurrency bounds how many partitions are sent to at once; default DefaultConcurrency.
+	Concurrency int
+	// SendTimeout bounds each try of a send; default DefaultSendTimeout.
+	SendTimeout time.Duration
+	// Logger receives a warning per retried send; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Sink publishes batches of flight events to one event hub. It holds one producer client (and so
+// one AMQP connection), replaced only when a try gets no answer: create the Sink once per process
+// and Close it at shutdown. It is safe for concurrent use.
+type Sink struct {
+	newProducer func() (*azeventhubs.ProducerClient, error)
+	target      string   // "hub <name> in <namespace>", for messages: never the connection string
+	secrets     []string // removed from any error text, in case a lower layer quotes them
+	concurrency int
+	sendTimeout time.Duration
+	log         *slog.Logger
+	backoff     func() backoff // a new retry schedule per send; tests make it fast
+
+	mu         sync.Mutex
+	producer   *azeventhubs.ProducerClient // replaced after a try timed out
+	retired    []*retired                  // replaced producers, closed a send timeout later
+	partitions []string                    // sorted; nil means "read them again"
+}
+
+// New validates cfg, creates the producer client and reads the hub's partition ids, so that a
+// wrong name, address or permission shows at start-up rather than at the first tick.
+func New(ctx context.Context, cfg Config) (*Sink, error) {
+	s := &Sink{
+		concurrency: cmp.Or(cfg.Concurrency, DefaultConcurrency),
+		sendTimeout: cmp.Or(cfg.SendTimeout, DefaultSendTimeout),
+		log:         cmp.Or(cfg.Logger, slog.Default()),
+		backoff:     defaultBackoff,
+	}
+	if err := s.connect(cfg); err != nil {
+		return nil, err
+	}
+	if _, err := s.partitionIDs(ctx); err != nil {
+		_ = s.client().Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return s, nil
+}
+
+// The SDK's retries are turned down: this package retries, with the caller's deadline in view.
+var sdkRetries = azeventhubs.RetryOptions{MaxRetries: 1, RetryDelay: 200 * time.Millisecond, MaxRetryDelay: time.Second}
+
+func (s *Sink) connect(cfg Config) error {
+	if cfg.Concurrency < 0 || cfg.SendTimeout < 0 {
+		return errors.New("event hub config: Concurrency and SendTimeout must not be negative")
+	}
+	opts := &azeventhubs.ProducerClientOptions{ApplicationID: "opensky-eventhubs", RetryOptions: sdkRetries}
+	if cfg.ConnectionString != "" {
+		props, err := azeventhubs.ParseConnectionString(cfg.ConnectionString)
+		if err != nil {
+			return fmt.Errorf("event hub connection string: %w", err)
+		}
+		for _, p := range []*string{props.SharedAccessKey, props.SharedAccessSignature} {
+			// Real keys are 44 characters; a short dummy (the emulator's) is not worth masking and
+			// would garble every message it matches.
+			if p != nil && len(*p) >= minSecretLen {
+				s.secrets = append(s.secrets, *p)
+			}
+		}
+		hub := cfg.HubName
+		switch {
+		case props.EntityPath != nil && hub != "" && hub != *props.EntityPath:
+			return fmt.Errorf("event hub config: the connection string names hub %q (EntityPath) but the hub name is %q: set one or make them agree", *props.EntityPath, hub)
+		case props.EntityPath != nil:
+			hub = *props.EntityPath
+			cfg.HubName = "" // the SDK refuses a hub name next to an EntityPath
+		case hub == "":
+			return errors.New("event hub config: the connection string has no EntityPath and no hub name is set")
+		}
+		s.target = fmt.Sprintf("%s in %s", hub, props.FullyQualifiedNamespace)
+		s.newProducer = func() (*azeventhubs.ProducerClient, error) {
+			return azeventhubs.NewProducerClientFromConnectionString(cfg.ConnectionString, cfg.HubName, opts)
+		}
+		return s.firstProducer()
+	}
+
+	var problems []error
+	if cfg.Namespace == "" {
+		problems = append(problems, errors.New("event hub config: neither a connection string nor a namespace is set"))
+	} else if !strings.Contains(cfg.Namespace, ".") || strings.Contains(cfg.Namespace, "://") {
+		problems = append(problems, fmt.Errorf("event hub config: namespace %q is not a fully qualified host name such as myns.servicebus.windows.net", cfg.Namespace))
+	}
+	if cfg.HubName == "" {
+		problems = append(problems, errors.New("event hub config: no hub name is set"))
+	}
+	if err := errors.Join(problems...); err != nil {
+		return err
+	}
+	s.target = fmt.Sprintf("%s in %s", cfg.HubName, cfg.Namespace)
+	cred, err := credential(cfg.ClientID)
+	if err != nil {
+		return fmt.Errorf("connecting to Event Hub %s: creating a Microsoft Entra credential: %w", s.target, err)
+	}
+	s.newProducer = func() (*azeventhubs.ProducerClient, error) {
+		return azeventhubs.NewProducerClient(cfg.Namespace, cfg.HubName, cred, opts)
+	}
+	return s.firstProducer()
+}
+
+func (s *Sink) firstProducer() error {
+	pc, err := s.newProducer()
+	if err != nil {
+		return s.wrap(fmt.Errorf("connecting to Event Hub %s: %w", s.target, err))
+	}
+	s.producer = pc
+	return nil
+}
+
+// client returns the current producer.
+func (s *Sink) client() *azeventhubs.ProducerClient {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.producer
+}
+
+// replaceProducer swaps old for a new producer (and so a new connection) unless another try has
+// done so already. Tries of other partitions may still be using old, so it is closed only when
+// they have had their full send timeout; Close closes it at once.
+func (s *Sink) replaceProducer(old *azeventhubs.ProducerClient) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.producer != old {
+		return
+	}
+	pc, err := s.newProducer()
+	if err != nil {
+		s.log.Warn("replacing the Event Hubs producer after a timeout", "hub", s.target, "err", s.wrap(err))
+		return
+	}
+	s.producer = pc
+	r := &retired{pc: old}
+	s.retired = append(s.retired, r)
+	time.AfterFunc(s.sendTimeout, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.sendTimeout)
+		defer cancel()
+		r.close(ctx)
+	})
+}
+
+// retired is a replaced producer waiting to be closed.
+type retired struct {
+	pc   *azeventhubs.ProducerClient
+	once sync.Once
+}
+
+func (r *retired) close(ctx context.Context) {
+	// Its connection is presumed dead: a failure to close it says nothing new.
+	r.once.Do(func() { _ = r.pc.Close(ctx) })
+}
+
+// credential is the identity the sink signs in with. DefaultAzureCredential (v1.15) takes a
+// user-assigned identity's client id only from the environment (AZURE_CLIENT_ID), so an explicit
+// ClientID gets a ManagedIdentityCredential of its own, tried first; the default chain stays
+// behind it for runs outside Azure (Azure CLI, environment credentials).
+func credential(clientID string) (azcore.TokenCredential, error) {
+	def, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return nil, err
+	}
+	if clientID == "" {
+		return def, nil
+	}
+	mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(clientID)})
+	if err != nil {
+		return nil, err
+	}
+	return azidentity.NewChainedTokenCredential([]azcore.TokenCredential{mi, def}, nil)
+}
+
+// Close closes the producer and its connection. Publish must not be called after Close.
+func (s *Sink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	pc, old := s.producer, s.retired
+	s.retired = nil
+	s.mu.Unlock()
+	for _, r := range old {
+		r.close(ctx)
+	}
+	if err := pc.Close(ctx); err != nil {
+		return s.wrap(fmt.Errorf("closing the Event Hub %s producer: %w", s.target, err))
+	}
+	return nil
+}
+
+// partitionIDs returns the hub's partition ids, sorted, reading them from the hub the first time
+// and again after a failed send (a hub's partition count can grow).
+func (s *Sink) partitionIDs(ctx context.Context) ([]string, error) {
+	s.mu.Lock()
+	ids := s.partitions
+	s.mu.Unlock()
+	if ids != nil {
+		return ids, nil
+	}
+	// Read without holding mu: a try that times out replaces the producer, which takes mu.
+	err := s.retry(ctx, "reading hub properties", func(ctx context.Context, pc *azeventhubs.ProducerClient) error {
+		props, err := pc.GetEventHubProperties(ctx, nil)
+		ids = props.PartitionIDs
+		return err
+	})
+	if err != nil {
+		return nil, s.wrap(fmt.Errorf("connecting to Event Hub %s: reading its partitions: %w", s.target, err))
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("connecting to Event Hub %s: the hub reports no partitions", s.target)
+	}
+	ids = sortPartitionIDs(ids)
+	s.mu.Lock()
+	s.partitions = ids
+	s.mu.Unlock()
+	return ids, nil
+}
+
+func (s *Sink) forgetPartitions() {
+	s.mu.Lock()
+	s.partitions = nil
+	s.mu.Unlock()
+}
+
+// sortPartitionIDs orders ids numerically when they are numbers ("2" before "10"), as Event Hubs
+// ids are, so that the record-to-partition mapping does not depend on the order the hub lists them.
+func sortPartitionIDs(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.SortFunc(out, func(a, b string) int {
+		ai, aerr := strconv.Atoi(a)
+		bi, berr := strconv.Atoi(b)
+		if aerr == nil && berr == nil {
+			return cmp.Compare(ai, bi)
+		}
+		return strings.Compare(a, b)
+	})
+	return out
+}
+
+// partitionIndex maps a record key to one of n partitions with FNV-1a (32 bit). The mapping must
+// never change between releases for a given key and partition count: consumers rely on one
+// aircraft's events staying in one partition, in order.
+func partitionIndex(key string, n int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n))
+}
+
+// Publish sends every record of b, grouped by partition, with at most Config.Concurrency
+// partitions in flight. It blocks until each record was accepted by the hub, or failed, or ctx is
+// done. The report counts what was accepted; the error, if any, says what was not: Publish
+// returns nil only when every record was accepted.
+func (s *Sink) Publish(ctx context.Context, b flight.Batch) (sink.Report, error) {
+	if err := ctx.Err(); err != nil {
+		return sink.Report{}, fmt.Errorf("publishing to Event Hub %s: %w", s.target, err)
+	}
+	if len(b.Records) == 0 {
+		return sink.Report{}, nil
+	}
+	ids, err := s.partitionIDs(ctx)
+	if err != nil {
+		return sink.Report{}, err
+	}
+	groups := make([][]int, len(ids)) // record indexes per partition, in snapshot order
+	for i := range b.Records {
+		p := partitionIndex(b.Records[i].Key, len(ids))
+		groups[p] = append(groups[p], i)
+	}
+
+	var (
+		mu     sync.Mutex
+		report = sink.Report{Partitions: map[string]sink.PartitionReport{}}
+		errs   []error
+	)
+	// Without a group context: one partition failing does not stop the others, so as many events
+	// as possible get through, and the error lists every partition that failed.
+	var g errgroup.Group
+	g.SetLimit(s.concurrency)
+	for p, idx := range groups {
+		if len(idx) == 0 {
+			continue
+		}
+		g.Go(func() error {
+			pr, err := s.sendPartition(ctx, ids[p], b.Records, idx)
+			mu.Lock()
+			defer mu.Unlock()
+			if pr.Events > 0 {
+				report.Partitions[ids[p]] = pr
+				report.Events += pr.Events
+				report.Batches += pr.Batches
+				report.Bytes += pr.Bytes
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if len(errs) > 0 {
+		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+		return report, s.wrap(fmt.Errorf("publishing to Event Hub %s: %d of %d events not accepted: %w",
+			s.target, len(b.Records)-report.Events, len(b.Records), errors.Join(errs...)))
+	}
+	return report, nil
+}
+
+// contentType is shared by every event; the SDK only reads it.
+var contentType = flight.ContentType
+
+// schemaProps is shared by every event; the SDK copies it into each message.
+var schemaProps = map[string]any{SchemaVersionProperty: flight.SchemaVersion}
+
+// sendPartition sends the records at idx to one partition, in order, filling each batch up to the
+// link's size limit. A record too large for an empty batch is skipped and named in the error; the
+// others still go.
+func (s *Sink) sendPartition(ctx context.Context, id string, records []flight.Record, idx []int) (sink.PartitionReport, error) {
+	var (
+		pr       sink.PartitionReport
+		tooLarge []string
+		batch    *azeventhubs.EventDataBatch
+		bytes    int // body bytes in batch
+	)
+	newBatch := func() error {
+		bytes = 0
+		return s.retry(ctx, "creating a batch for partition "+id, func(ctx context.Context, pc *azeventhubs.ProducerClient) error {
+			var err error
+			batch, err = pc.NewEventDataBatch(ctx, &azeventhubs.EventDataBatchOptions{PartitionID: &id})
+			return err
+		})
+	}
+	send := func() error {
+		err := s.retry(ctx, "sending to partition "+id, func(ctx context.Context, pc *azeventhubs.ProducerClient) error {
+			return pc.SendEventDataBatch(ctx, batch, nil)
+		})
+		if err != nil {
+			s.forgetPartitions()
+			return fmt.Errorf("partition %s: sending a batch of %d events: %w", id, batch.NumEvents(), err)
+		}
+		pr.Events += int(batch.NumEvents())
+		pr.Batches++
+		pr.Bytes += bytes
+		return nil
+	}
+
+	if err := newBatch(); err != nil {
+		return pr, fmt.Errorf("partition %s: creating a batch: %w", id, err)
+	}
+	for _, i := range idx {
+		r := &records[i]
+		ev := &azeventhubs.EventData{Body: r.Body, ContentType: &contentType, MessageID: &r.ID, Properties: schemaProps}
+		err := batch.AddEventData(ev, nil)
+		if errors.Is(err, azeventhubs.ErrEventDataTooLarge) && batch.NumEvents() > 0 {
+			// The batch is full: send it and start the next one with this event.
+			if err := send(); err != nil {
+				return pr, err
+			}
+			if err := newBatch(); err != nil {
+				return pr, fmt.Errorf("partition %s: creating a batch: %w", id, err)
+			}
+			err = batch.AddEventData(ev, nil)
+		}
+		switch {
+		case errors.Is(err, azeventhubs.ErrEventDataTooLarge):
+			tooLarge = append(tooLarge, fmt.Sprintf("%s (%d bytes)", r.ID, len(r.Body)))
+			continue
+		case err != nil:
+			return pr, fmt.Errorf("partition %s: adding event %s to a batch: %w", id, r.ID, err)
+		}
+		bytes += len(r.Body)
+	}
+	if batch.NumEvents() > 0 {
+		if err := send(); err != nil {
+			return pr, err
+		}
+	}
+	if len(tooLarge) > 0 {
+		return pr, fmt.Errorf("partition %s: %d events too large for an Event Hubs message even alone, not sent: %s",
+			id, len(tooLarge), strings.Join(tooLarge, ", "))
+	}
+	return pr, nil
+}
+
+// minSecretLen is the shortest key or signature wrap masks.
+const minSecretLen = 8
+
+// wrap removes any shared access key or signature from err's text, keeping err for errors.Is/As:
+// error text ends up in logs, and the secret must not.
+func (s *Sink) wrap(err error) error {
+	if err == nil || len(s.secrets) == 0 {
+		return err
+	}
+	msg := err.Error()
+	for _, sec := range s.secrets {
+		msg = strings.ReplaceAll(msg, sec, "<redacted>")
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &redacted{msg: msg, err: err}
+}
+
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r *redacted) Error() string { return r.msg }
+func (r *redacted) Unwrap() error { return r.err }

@@ -1,0 +1,431 @@
+package eventhub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
+	"github.com/Azure/go-amqp"
+	"github.com/sethvargo/go-retry"
+
+	"github.com/opensky-eventhubs/handler/internal/ehtest"
+	"github.com/opensky-eventhubs/handler/internal/flight"
+	"github.com/opensky-eventhubs/handler/internal/opensky"
+	"github.com/opensky-eventhubs/handler/internal/recordings"
+	"github.com/opensky-eventhubs/handler/internal/sink"
+)
+
+// The expected indexes are FNV-1a (32 bit) of the key modulo n; "" hashes to FNV's offset basis,
+// 2166136261. A change here moves aircraft between partitions for every consumer, so it must
+// never happen silently.
+func TestPartitionIndexStable(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		n    int
+		want int
+	}{
+		{"", 4, 1},
+		{"3c6444", 4, 1},
+		{"3c6444", 32, 17},
+		{"a808c4", 4, 3},
+		{"a808c4", 2, 1},
+		{"4b1805", 4, 1},
+		{"e8027c", 4, 0},
+		{"abcdef", 1, 0},
+	} {
+		if got := partitionIndex(tc.key, tc.n); got != tc.want {
+			t.Errorf("partitionIndex(%q, %d) = %d, want %d", tc.key, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestSortPartitionIDs(t *testing.T) {
+	for _, tc := range []struct{ in, want []string }{
+		{[]string{"3", "1", "0", "2"}, []string{"0", "1", "2", "3"}},
+		{[]string{"10", "9", "1", "0"}, []string{"0", "1", "9", "10"}},
+		{[]string{"b", "a"}, []string{"a", "b"}},
+	} {
+		if got := sortPartitionIDs(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("sortPartitionIDs(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestTransient(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"try timeout", fmt.Errorf("%w within 1s: %w", errTryTimeout, context.DeadlineExceeded), true},
+		{"connection lost", &azeventhubs.Error{Code: azeventhubs.ErrorCodeConnectionLost}, true},
+		{"ownership lost", &azeventhubs.Error{Code: azeventhubs.ErrorCodeOwnershipLost}, true},
+		{"unauthorized", &azeventhubs.Error{Code: azeventhubs.ErrorCodeUnauthorizedAccess}, false},
+		{"server busy", &amqp.Error{Condition: "com.microsoft:server-busy"}, true},
+		{"connection forced", fmt.Errorf("send: %w", &amqp.Error{Condition: amqp.ErrCondConnectionForced}), true},
+		{"message too large", &amqp.Error{Condition: amqp.ErrCondMessageSizeExceeded}, false},
+		{"not found", &amqp.Error{Condition: amqp.ErrCondNotFound}, false},
+		{"caller's deadline", context.DeadlineExceeded, false},
+		{"other", errors.New("boom"), false},
+	} {
+		if got := transient(tc.err); got != tc.want {
+			t.Errorf("%s: transient(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	const secret = "c2VjcmV0LWtleS12YWx1ZQ=="
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"nothing set", Config{}, []string{"neither a connection string nor a namespace", "no hub name"}},
+		{"short namespace", Config{Namespace: "myns", HubName: "h"}, []string{`namespace "myns" is not a fully qualified`}},
+		{"hub mismatch", Config{ConnectionString: "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=" + secret + ";EntityPath=a", HubName: "b"},
+			[]string{`names hub "a" (EntityPath) but the hub name is "b"`}},
+		{"no hub", Config{ConnectionString: "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=" + secret},
+			[]string{"no EntityPath and no hub name"}},
+		{"broken string", Config{ConnectionString: "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKey" + secret}, []string{"connection string"}},
+	} {
+		_, err := New(context.Background(), tc.cfg)
+		if err == nil {
+			t.Errorf("%s: New succeeded, want an error", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", tc.name, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: error %q contains the key", tc.name, err)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	s := &Sink{secrets: []string{"KEY123"}}
+	inner := errors.New("bad token KEY123")
+	err := s.wrap(fmt.Errorf("connecting: %w", inner))
+	if strings.Contains(err.Error(), "KEY123") || !strings.Contains(err.Error(), "<redacted>") {
+		t.Errorf("wrap kept the secret: %q", err)
+	}
+	if !errors.Is(err, inner) {
+		t.Error("wrap lost the error chain")
+	}
+}
+
+// snapshotBatch builds a batch the way the handler does: decode, transform, encode.
+func snapshotBatch(t *testing.T, name string) flight.Batch {
+	t.Helper()
+	snap, err := opensky.Decode(recordings.Read(t, "states/"+name))
+	if err != nil {
+		t.Fatalf("decoding %s: %v", name, err)
+	}
+	b, err := flight.Encode(time.Unix(snap.Time, 0).UTC(), flight.Transform(snap))
+	if err != nil {
+		t.Fatalf("encoding %s: %v", name, err)
+	}
+	return b
+}
+
+func newSink(t *testing.T, ctx context.Context, cfg Config) *Sink {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
+	s, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	s.backoff = func() backoff { return retry.WithMaxRetries(5, retry.NewConstant(20*time.Millisecond)) }
+	t.Cleanup(func() {
+		if err := s.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// checkDelivered reads back what was sent after marks and checks it against the batch: every
+// record arrived as many times as it was sent (once, unless ids repeat in the snapshot), with its
+// body, message id, content type and schema version; each aircraft is in one partition, the one
+// the hash names, in snapshot order; and the report agrees.
+func checkDelivered(t *testing.T, ctx context.Context, cs string, marks ehtest.Marks, b flight.Batch, skip map[string]bool, rep sink.Report) {
+	t.Helper()
+	got := ehtest.ReadFrom(ctx, t, cs, marks)
+	ids := slices.Sorted(maps.Keys(got))
+
+	want := map[string]int{}           // event id -> times sent
+	wantOrder := map[string][]string{} // partition -> event ids in send order
+	for _, r := range b.Records {
+		if skip[r.ID] {
+			continue
+		}
+		want[r.ID]++
+		p := ids[partitionIndex(r.Key, len(ids))]
+		wantOrder[p] = append(wantOrder[p], r.ID)
+	}
+	bodies := map[string]string{}
+	for _, r := range b.Records {
+		bodies[r.ID] = string(r.Body)
+	}
+
+	seen := map[string]int{}
+	partitionOf := map[string]string{} // icao24 -> partition
+	total := 0
+	for _, p := range ids {
+		var order []string
+		for _, e := range got[p] {
+			total++
+			if e.MessageID == nil {
+				t.Fatalf("partition %s: event without a message id: %s", p, e.Body)
+			}
+			id := *e.MessageID
+			seen[id]++
+			order = append(order, id)
+			if e.ContentType == nil || *e.ContentType != flight.ContentType {
+				t.Errorf("event %s: content type %v, want %s", id, e.ContentType, flight.ContentType)
+			}
+			if v := e.Properties[SchemaVersionProperty]; v != flight.SchemaVersion {
+				t.Errorf("event %s: %s = %v, want %s", id, SchemaVersionProperty, v, flight.SchemaVersion)
+			}
+			if string(e.Body) != bodies[id] {
+				t.Errorf("event %s: body differs from the one sent", id)
+			}
+			var ev struct {
+				EventID string `json:"event_id"`
+				ICAO24  string `json:"icao24"`
+			}
+			if err := json.Unmarshal(e.Body, &ev); err != nil || ev.EventID != id {
+				t.Errorf("event %s: body is not the event (%v): %.80s", id, err, e.Body)
+			}
+			if prev, ok := partitionOf[ev.ICAO24]; ok && prev != p {
+				t.Errorf("aircraft %s is in partitions %s and %s", ev.ICAO24, prev, p)
+			}
+			partitionOf[ev.ICAO24] = p
+		}
+		if !slices.Equal(order, wantOrder[p]) {
+			t.Errorf("partition %s: %d events, not the %d sent in snapshot order", p, len(order), len(wantOrder[p]))
+		}
+	}
+	for id, n := range want {
+		if seen[id] != n {
+			t.Errorf("event %s arrived %d times, want %d", id, seen[id], n)
+		}
+	}
+	for id := range seen {
+		if want[id] == 0 {
+			t.Errorf("event %s arrived but was not sent", id)
+		}
+	}
+	sent := len(b.Records) - len(skip)
+	if total != sent || rep.Events != sent {
+		t.Errorf("read %d events, report says %d, sent %d", total, rep.Events, sent)
+	}
+	sum := sink.PartitionReport{}
+	for p, pr := range rep.Partitions {
+		if pr.Events != len(got[p]) {
+			t.Errorf("report: partition %s has %d events, %d were read", p, pr.Events, len(got[p]))
+		}
+		sum.Events += pr.Events
+		sum.Batches += pr.Batches
+		sum.Bytes += pr.Bytes
+	}
+	if sum.Events != rep.Events || sum.Batches != rep.Batches || sum.Bytes != rep.Bytes {
+		t.Errorf("report totals %+v do not add up to its partitions %+v", rep, sum)
+	}
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestPublishRecordingsIntegration publishes each recorded snapshot through the real SDK to the
+// local peer (or EVENTHUB_TEST_CONNECTION_STRING's hub) and reads every event back.
+func TestPublishRecordingsIntegration(t *testing.T) {
+	recordings.Dir(t)
+	ctx := testContext(t)
+	cs, _ := ehtest.Target(t, ehtest.Options{})
+	s := newSink(t, ctx, Config{ConnectionString: cs})
+	for _, rec := range recordings.States {
+		t.Run(rec.Name, func(t *testing.T) {
+			b := snapshotBatch(t, rec.Name)
+			if len(b.Records) != rec.States {
+				t.Fatalf("%s: %d records, want %d", rec.Name, len(b.Records), rec.States)
+			}
+			marks := ehtest.Mark(ctx, t, cs)
+			rep, err := s.Publish(ctx, b)
+			if err != nil {
+				t.Fatalf("Publish: %v", err)
+			}
+			if rep.Bytes != b.Bytes() {
+				t.Errorf("report: %d bytes, the batch has %d", rep.Bytes, b.Bytes())
+			}
+			t.Logf("%s: %d events in %d batches over %d partitions", rec.Name, rep.Events, rep.Batches, len(rep.Partitions))
+			checkDelivered(t, ctx, cs, marks, b, nil, rep)
+		})
+	}
+}
+
+// TestPublishSmallMessagesIntegration sends the largest recording to a peer that allows 64 KB per
+// message: more batches, none over the limit, nothing lost.
+func TestPublishSmallMessagesIntegration(t *testing.T) {
+	recordings.Dir(t)
+	ctx := testContext(t)
+	const limit = 64 * 1024
+	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: limit})
+	cs := p.ConnectionString(ehtest.DefaultHub)
+	s := newSink(t, ctx, Config{ConnectionString: cs, Concurrency: 2})
+	b := snapshotBatch(t, "north-america-2025-01-31.json")
+	rep, err := s.Publish(ctx, b)
+	if err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if min := b.Bytes() / limit; rep.Batches <= min {
+		t.Errorf("%d batches for %d bytes of events, want more than %d", rep.Batches, b.Bytes(), min)
+	}
+	st := p.Stats(t)
+	if st.MaxTransferBytes > limit || st.RejectedTooLarge > 0 {
+		t.Errorf("largest batch %d bytes (limit %d), %d rejected as too large", st.MaxTransferBytes, limit, st.RejectedTooLarge)
+	}
+	if st.Sends != rep.Batches {
+		t.Errorf("peer got %d sends, report says %d batches", st.Sends, rep.Batches)
+	}
+	checkDelivered(t, ctx, cs, nil, b, nil, rep)
+}
+
+// TestPublishOversizedEventIntegration: an event larger than a message may be is reported by id,
+// and the others are still delivered.
+func TestPublishOversizedEventIntegration(t *testing.T) {
+	recordings.Dir(t)
+	ctx := testContext(t)
+	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: 1024})
+	cs := p.ConnectionString(ehtest.DefaultHub)
+	s := newSink(t, ctx, Config{ConnectionString: cs})
+
+	snap, err := opensky.Decode(recordings.Read(t, "states/small-2018-02-13.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := flight.Transform(snap)
+	events[2].OriginCountry = strings.Repeat("x", 2000)
+	b, err := flight.Encode(time.Unix(snap.Time, 0).UTC(), events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := b.Records[2].ID
+	rep, err := s.Publish(ctx, b)
+	if err == nil {
+		t.Fatal("Publish succeeded with an event over the message size limit")
+	}
+	if !strings.Contains(err.Error(), big) || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("error %q does not name event %s as too large", err, big)
+	}
+	if !strings.Contains(err.Error(), "1 of 6 events not accepted") {
+		t.Errorf("error %q does not count the event left out", err)
+	}
+	checkDelivered(t, ctx, cs, nil, b, map[string]bool{big: true}, rep)
+}
+
+// TestPublishFaultsIntegration: transient failures are retried and every event arrives once.
+func TestPublishFaultsIntegration(t *testing.T) {
+	recordings.Dir(t)
+	b := snapshotBatch(t, "global-2021-10-17.json")
+	for _, tc := range []struct {
+		name    string
+		opts    ehtest.Options
+		control string // sent after New, before Publish
+		check   func(t *testing.T, st ehtest.Stats)
+	}{
+		{"server busy", ehtest.Options{BusySends: 3}, "", func(t *testing.T, st ehtest.Stats) {
+			if st.RejectedBusy != 3 {
+				t.Errorf("%d sends rejected as busy, want 3", st.RejectedBusy)
+			}
+		}},
+		{"connection dropped", ehtest.Options{}, "drop 2", func(t *testing.T, st ehtest.Stats) {
+			if st.Drops != 1 {
+				t.Errorf("%d drops, want 1", st.Drops)
+			}
+		}},
+		{"send unanswered", ehtest.Options{}, "stall 1", func(t *testing.T, st ehtest.Stats) {
+			if st.Stalled != 1 || st.Connections < 2 {
+				t.Errorf("%d sends stalled, %d connections: want 1 stalled and a new connection", st.Stalled, st.Connections)
+			}
+		}},
+		{"connection closed by the service", ehtest.Options{}, "close-all", func(t *testing.T, st ehtest.Stats) {
+			if st.ForcedCloses < 1 {
+				t.Errorf("%d forced closes, want at least 1", st.ForcedCloses)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testContext(t)
+			p := ehtest.Start(t, tc.opts)
+			cs := p.ConnectionString(ehtest.DefaultHub)
+			s := newSink(t, ctx, Config{ConnectionString: cs, SendTimeout: 2 * time.Second})
+			if tc.control != "" {
+				p.Control(t, tc.control)
+			}
+			rep, err := s.Publish(ctx, b)
+			if err != nil {
+				t.Fatalf("Publish: %v", err)
+			}
+			tc.check(t, p.Stats(t))
+			checkDelivered(t, ctx, cs, nil, b, nil, rep)
+		})
+	}
+}
+
+// TestPublishDeadlineIntegration: when the hub never answers, Publish returns by the caller's
+// deadline with an error saying so, instead of hanging.
+func TestPublishDeadlineIntegration(t *testing.T) {
+	recordings.Dir(t)
+	p := ehtest.Start(t, ehtest.Options{})
+	s := newSink(t, testContext(t), Config{ConnectionString: p.ConnectionString(ehtest.DefaultHub), SendTimeout: 500 * time.Millisecond})
+	p.Control(t, "stall 1000")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	b := snapshotBatch(t, "small-2018-02-13.json")
+	start := time.Now()
+	_, err := s.Publish(ctx, b)
+	t.Logf("Publish returned after %v: %v", time.Since(start), err)
+	if err == nil {
+		t.Fatal("Publish succeeded though no send was answered")
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("Publish took %v, past its 3s deadline", d)
+	}
+	if !strings.Contains(err.Error(), "no answer from Event Hubs") {
+		t.Errorf("error %q does not say the hub did not answer", err)
+	}
+}
+
+// TestNewUnknownHubIntegration: a wrong hub name fails New with the hub named and no key shown.
+func TestNewUnknownHubIntegration(t *testing.T) {
+	p := ehtest.Start(t, ehtest.Options{})
+	const key = "dGhlLWtleS12YWx1ZQ=="
+	cs := strings.Replace(p.ConnectionString("nope"), "SharedAccessKey=y", "SharedAccessKey="+key, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := New(ctx, Config{ConnectionString: cs})
+	if err == nil {
+		t.Fatal("New succeeded for a hub that does not exist")
+	}
+	t.Log(err)
+	if !strings.Contains(err.Error(), "connecting to Event Hub nope") || strings.Contains(err.Error(), key) {
+		t.Errorf("error %q: want it to name hub nope and not show the key", err)
+	}
+}
