@@ -1,5 +1,8 @@
 # Targets a newcomer can guess. `make test` is what CI runs (.ci/run).
 GO      ?= go
+# The Go release the project is built and checked with (go.mod's toolchain line). This machine's
+# go command ignores that line (GOTOOLCHAIN=local), so make asks for it; the module proxy serves it.
+export GOTOOLCHAIN ?= go1.26.10
 BINARY  ?= handler
 PEER    := test/ehpeer
 FUZZTIME ?= 10s
@@ -40,19 +43,28 @@ test-go:
 test-infra:
 	@if [ -f infra/check/go.mod ]; then cd infra/check && $(GO) vet ./... && $(GO) test -count=1 ./...; fi
 
-## fuzz: each fuzz target for FUZZTIME
+## fuzz: each fuzz target for FUZZTIME. Go 1.26's fuzzer can end a run at -fuzztime with
+## "context deadline exceeded" and no failing input (go.dev/issue/75804, fixed in Go 1.27): that
+## case is reported and passed over; a real finding (a failing input written) fails.
 fuzz:
 	@$(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read pkg dir; do \
 	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
 	    echo "fuzz $$pkg $$f for $(FUZZTIME)"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	    out=$$($(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1); rc=$$?; \
+	    echo "$$out" | grep -v '^fuzz: elapsed'; \
+	    if [ $$rc -ne 0 ]; then \
+	      if echo "$$out" | grep -q 'context deadline exceeded' && ! echo "$$out" | grep -q 'Failing input written'; then \
+	        echo "fuzz: $$f: no failing input; Go's -fuzztime race (go.dev/issue/75804), not a finding"; \
+	      else exit 1; fi; \
+	    fi; \
 	  done; \
 	done
 
-## lint: gofmt, go vet, govulncheck
+## lint: gofmt, go vet, govulncheck (pinned; offline DB from golang.org/x/vulndb when vuln.go.dev is unreachable)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet ./...
+	GO=$(GO) bash scripts/govulncheck.sh
 
 ## bench: benchmarks and side-by-side comparisons, written to BENCHMARKS.md
 bench: deps

@@ -14,7 +14,9 @@ func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-func noFile(string) ([]byte, error) { return nil, &fs.PathError{Op: "open", Path: "x", Err: fs.ErrNotExist} }
+func noFile(string) ([]byte, error) {
+	return nil, &fs.PathError{Op: "open", Path: "x", Err: fs.ErrNotExist}
+}
 
 func TestDefaults(t *testing.T) {
 	c, err := config.Load(env(nil), noFile)

@@ -97,6 +97,10 @@ func handleTimer(logger *slog.Logger, t Ticker) http.HandlerFunc {
 
 		sum, err := t.Tick(r.Context(), treq)
 		logs := append([]string{}, sum.Warnings...)
+		if cause := context.Cause(r.Context()); err != nil && cause != nil && !errors.Is(err, cause) {
+			// The error says only "context canceled"; say who cancelled it.
+			err = fmt.Errorf("%w: %w", err, cause)
+		}
 		if err != nil {
 			// The host never shows the Logs of a failed invocation: stderr is where the reason lands.
 			log.Error("tick failed", append([]any{slog.String("error", err.Error())}, attrsAny(sum.LogAttrs())...)...)
@@ -127,13 +131,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// ErrShutdown is the cause given to the context of a tick that Serve stops at shutdown.
+var ErrShutdown = errors.New("the handler is shutting down (SIGTERM) and SHUTDOWN_GRACE ran short: the tick was stopped before it finished, and its events are not all published")
+
 // Serve runs srv until ctx is done, then shuts it down within grace: it stops taking invocations,
 // lets a tick in flight finish, and when three quarters of grace have passed cancels what still
 // runs, so that the tick fails with its reason (and the host retries nothing half-published)
 // instead of being cut off mid-answer. srv.BaseContext is set here.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
-	base, cancelBase := context.WithCancel(context.Background())
-	defer cancelBase()
+	base, cancelBase := context.WithCancelCause(context.Background())
+	defer cancelBase(nil)
 	srv.BaseContext = func(net.Listener) context.Context { return base }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -145,7 +152,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	stop := time.AfterFunc(grace*3/4, cancelBase)
+	stop := time.AfterFunc(grace*3/4, func() { cancelBase(ErrShutdown) })
 	defer stop.Stop()
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()

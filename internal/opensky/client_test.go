@@ -57,9 +57,9 @@ func TestCredits(t *testing.T) {
 		want int
 	}{
 		{nil, 4},
-		{&opensky.BBox{LaMin: 45, LoMin: 5, LaMax: 50, LoMax: 10}, 1},  // 25
-		{&opensky.BBox{LaMin: 40, LoMin: 0, LaMax: 50, LoMax: 10}, 2},  // 100
-		{&opensky.BBox{LaMin: 30, LoMin: 0, LaMax: 50, LoMax: 20}, 3},  // 400
+		{&opensky.BBox{LaMin: 45, LoMin: 5, LaMax: 50, LoMax: 10}, 1}, // 25
+		{&opensky.BBox{LaMin: 40, LoMin: 0, LaMax: 50, LoMax: 10}, 2}, // 100
+		{&opensky.BBox{LaMin: 30, LoMin: 0, LaMax: 50, LoMax: 20}, 3}, // 400
 		{&opensky.BBox{LaMin: 21, LoMin: -130, LaMax: 50, LoMax: -60}, 4},
 	}
 	for _, tt := range tests {

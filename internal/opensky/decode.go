@@ -93,7 +93,7 @@ var ErrEnvelope = errors.New("OpenSky answer is not a /states/all snapshot")
 // and listed in Rejected with its reason; the other states are kept.
 func Decode(body []byte) (Snapshot, error) {
 	var env struct {
-		Time   *float64         `json:"time"`
+		Time   *float64        `json:"time"`
 		States json.RawMessage `json:"states"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {

@@ -41,12 +41,15 @@ type Server struct {
 	ClientID    string
 	Secret      string
 	TokenStatus int // answer of the token endpoint, default 200
+	// TokenPrefix starts every access token issued, followed by a counter (default "token-"):
+	// tests that search output for a leaked token give it a value nothing else contains.
+	TokenPrefix string
 }
 
 // New starts a server replaying body for GET /api/states/all, with a token endpoint at /token.
 func New(tb testing.TB, body []byte) *Server {
 	tb.Helper()
-	s := &Server{Body: body, Remaining: 400, ClientID: "test-client", Secret: "test-secret-value"}
+	s := &Server{Body: body, Remaining: 400, ClientID: "test-client", Secret: "test-secret-value", TokenPrefix: "token-"}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/states/all", s.states)
 	mux.HandleFunc("POST /token", s.token)
@@ -82,6 +85,14 @@ func (s *Server) TokenCalls() int {
 	return s.tokenCalls
 }
 
+// Update changes the server's exported fields (Remaining, ClientID, Secret, TokenStatus,
+// TokenPrefix) while it runs, e.g. to make the token endpoint refuse the credentials midway.
+func (s *Server) Update(f func(s *Server)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s)
+}
+
 // RevokeToken makes the current token invalid, as an expiry on OpenSky's side would.
 func (s *Server) RevokeToken() {
 	s.mu.Lock()
@@ -95,6 +106,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.tokenCalls++
 	n := s.tokenCalls
 	status := s.TokenStatus
+	prefix := s.TokenPrefix
+	clientID, secret := s.ClientID, s.Secret
 	s.mu.Unlock()
 	if status != 0 && status != http.StatusOK {
 		w.Header().Set("Content-Type", "application/json")
@@ -102,13 +115,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`))
 		return
 	}
-	if r.Form.Get("grant_type") != "client_credentials" || r.Form.Get("client_id") != s.ClientID || r.Form.Get("client_secret") != s.Secret {
+	if r.Form.Get("grant_type") != "client_credentials" || r.Form.Get("client_id") != clientID || r.Form.Get("client_secret") != secret {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"Invalid client or Invalid client credentials"}`))
 		return
 	}
-	tok := fmt.Sprintf("token-%d", n)
+	tok := fmt.Sprintf("%s%d", prefix, n)
 	s.mu.Lock()
 	s.validToken = tok
 	s.mu.Unlock()
