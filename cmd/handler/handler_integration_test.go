@@ -69,6 +69,7 @@ func baseEnv(extra map[string]string) []string {
 type Handler struct {
 	Cmd    *exec.Cmd
 	URL    string
+	Stdout *syncBuffer
 	Stderr *syncBuffer
 	done   chan error
 }
@@ -109,10 +110,10 @@ func StartHandler(t *testing.T, env map[string]string) *Handler {
 	t.Helper()
 	port := freePort(t)
 	env["FUNCTIONS_CUSTOMHANDLER_PORT"] = port
-	h := &Handler{URL: "http://127.0.0.1:" + port, Stderr: &syncBuffer{}, done: make(chan error, 1)}
+	h := &Handler{URL: "http://127.0.0.1:" + port, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan error, 1)}
 	h.Cmd = exec.Command(binary)
 	h.Cmd.Env = baseEnv(env)
-	h.Cmd.Stderr = h.Stderr
+	h.Cmd.Stdout, h.Cmd.Stderr = h.Stdout, h.Stderr
 	if err := h.Cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

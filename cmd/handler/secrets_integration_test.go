@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -70,41 +69,6 @@ func checkNoSecrets(t interface {
 	}
 }
 
-// startCapturing starts the binary as StartHandler does, keeping its standard output as well.
-func startCapturing(t *testing.T, env map[string]string) (*Handler, *syncBuffer) {
-	t.Helper()
-	port := freePort(t)
-	env["FUNCTIONS_CUSTOMHANDLER_PORT"] = port
-	h := &Handler{URL: "http://127.0.0.1:" + port, Stderr: &syncBuffer{}, done: make(chan error, 1)}
-	stdout := &syncBuffer{}
-	h.Cmd = exec.Command(binary)
-	h.Cmd.Env = baseEnv(env)
-	h.Cmd.Stdout, h.Cmd.Stderr = stdout, h.Stderr
-	if err := h.Cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { h.done <- h.Cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = h.Cmd.Process.Kill()
-		<-h.done
-	})
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		resp, err := http.Get(h.URL + "/")
-		if err == nil {
-			resp.Body.Close()
-			return h, stdout
-		}
-		select {
-		case err := <-h.done:
-			t.Fatalf("handler exited before it was ready: %v\n%s", err, h.Stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("handler not ready after 20s\n%s", h.Stderr)
-		}
-	}
-}
-
 // invokeRaw POSTs a timer invocation and returns the status and the answer as sent.
 func invokeRaw(t *testing.T, h *Handler) (int, string) {
 	t.Helper()
@@ -123,7 +87,7 @@ func TestSecretsServeIntegration(t *testing.T) {
 	t.Parallel()
 	p := ehtest.Start(t, ehtest.Options{})
 	srv := secretServer(t)
-	h, stdout := startCapturing(t, secretEnv(srv,
+	h := StartHandler(t, secretEnv(srv,
 		"OPENSKY_SINK", "eventhub", "EVENTHUB_CONNECTION_STRING", hubString(fmt.Sprint(p.Port)), "OPENSKY_TICK_TIMEOUT", "3s"))
 
 	var answers strings.Builder
@@ -166,7 +130,7 @@ func TestSecretsServeIntegration(t *testing.T) {
 	}
 	checkNoSecrets(t, "an answer (Logs or ReturnValue)", answers.String())
 	checkNoSecrets(t, "stderr", h.Stderr.String())
-	checkNoSecrets(t, "stdout", stdout.String())
+	checkNoSecrets(t, "stdout", h.Stdout.String())
 	if t.Failed() {
 		t.Logf("answers:\n%s\nstderr:\n%s", answers.String(), h.Stderr)
 	}
