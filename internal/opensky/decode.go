@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Field indexes of a state vector, as OpenSky documents them.
@@ -88,44 +92,130 @@ func (r Rejection) String() string {
 // ErrEnvelope marks an answer whose outer object is broken; such a snapshot must not be published.
 var ErrEnvelope = errors.New("OpenSky answer is not a /states/all snapshot")
 
+// decodeOptions: OpenSky's strings are taken as sent, even with a stray invalid byte, rather than
+// failing a whole snapshot over one callsign.
+var decodeOptions = jsontext.AllowInvalidUTF8(true)
+
 // Decode decodes a /states/all answer. A broken envelope (not JSON, no time, states not an array)
 // is an error wrapping ErrEnvelope. A state that does not fit the documented vector is left out
 // and listed in Rejected with its reason; the other states are kept.
+//
+// It reads the answer as a stream of JSON tokens (jsontext, the tokenizer of encoding/json/v2)
+// straight into State values: no tree of interfaces per state, and nullable fields point into a
+// few slabs allocated per snapshot rather than one allocation each.
 func Decode(body []byte) (Snapshot, error) {
-	var env struct {
-		Time   *float64        `json:"time"`
-		States json.RawMessage `json:"states"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
+	d := &decoder{dec: jsontext.NewDecoder(bytes.NewReader(body), decodeOptions), body: body}
+	snap, err := d.snapshot()
+	if err != nil {
 		return Snapshot{}, fmt.Errorf("%w: %s", ErrEnvelope, describeJSONError(body, err))
 	}
-	if env.Time == nil {
-		return Snapshot{}, fmt.Errorf("%w: it has no \"time\" field", ErrEnvelope)
+	return snap, nil
+}
+
+// envelopeError is a well-formed answer of the wrong shape.
+type envelopeError string
+
+func (e envelopeError) Error() string { return string(e) }
+
+type decoder struct {
+	dec  *jsontext.Decoder
+	body []byte
+	// Slabs that nullable fields point into, and repeated strings (countries, squawks) shared.
+	floats []float64
+	ints   []int64
+	strs   []string
+	intern map[string]string
+}
+
+func (d *decoder) snapshot() (Snapshot, error) {
+	if k := d.dec.PeekKind(); k != '{' {
+		if _, err := d.dec.ReadToken(); err != nil {
+			return Snapshot{}, err
+		}
+		return Snapshot{}, envelopeError("it is not a JSON object")
 	}
-	if *env.Time < 0 || *env.Time != math.Trunc(*env.Time) {
-		return Snapshot{}, fmt.Errorf("%w: \"time\" is %v, not unix seconds", ErrEnvelope, *env.Time)
+	if _, err := d.dec.ReadToken(); err != nil {
+		return Snapshot{}, err
 	}
-	if env.States == nil {
-		return Snapshot{}, fmt.Errorf("%w: it has no \"states\" field", ErrEnvelope)
+	var (
+		snap                Snapshot
+		haveTime, haveState bool
+	)
+	for d.dec.PeekKind() != '}' {
+		name, err := d.dec.ReadToken()
+		if err != nil {
+			return Snapshot{}, err
+		}
+		switch name.String() {
+		case "time":
+			v, err := d.dec.ReadValue()
+			if err != nil {
+				return Snapshot{}, err
+			}
+			t, ok := parseNumber(v)
+			if !ok || t < 0 || t != math.Trunc(t) {
+				return Snapshot{}, envelopeError(fmt.Sprintf("\"time\" is %s, not unix seconds", describe(v)))
+			}
+			snap.Time, haveTime = int64(t), true
+		case "states":
+			haveState = true
+			if err := d.states(&snap); err != nil {
+				return Snapshot{}, err
+			}
+		default:
+			if err := d.dec.SkipValue(); err != nil {
+				return Snapshot{}, err
+			}
+		}
 	}
-	snap := Snapshot{Time: int64(*env.Time)}
-	raw := bytes.TrimSpace(env.States)
-	if bytes.Equal(raw, []byte("null")) {
-		return snap, nil // OpenSky sends null, not [], when nothing matched
+	if _, err := d.dec.ReadToken(); err != nil { // the closing brace
+		return Snapshot{}, err
 	}
-	var states []any
-	if err := json.Unmarshal(raw, &states); err != nil {
-		return Snapshot{}, fmt.Errorf("%w: \"states\" is not an array or null", ErrEnvelope)
+	if _, err := d.dec.ReadToken(); err != io.EOF {
+		if err == nil {
+			err = envelopeError("there is more after the JSON object")
+		}
+		return Snapshot{}, err
 	}
-	snap.States = make([]State, 0, len(states))
-	// Nullable fields point into these slabs: one allocation per snapshot instead of one per field.
-	floats := make([]float64, 0, len(states)*7)
-	ints := make([]int64, 0, len(states))
-	strs := make([]string, 0, len(states)*2)
-	for i, v := range states {
-		d := stateDecoder{floats: floats, ints: ints, strs: strs}
-		st, rej := d.decode(v)
-		floats, ints, strs = d.floats, d.ints, d.strs
+	switch {
+	case !haveTime:
+		return Snapshot{}, envelopeError("it has no \"time\" field")
+	case !haveState:
+		return Snapshot{}, envelopeError("it has no \"states\" field")
+	}
+	return snap, nil
+}
+
+// bytesPerState is about what one state vector takes in an answer; it sizes the slabs.
+const bytesPerState = 130
+
+func (d *decoder) states(snap *Snapshot) error {
+	switch d.dec.PeekKind() {
+	case 'n':
+		_, err := d.dec.ReadToken() // OpenSky sends null, not [], when nothing matched
+		return err
+	case '[':
+	default:
+		v, err := d.dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		return envelopeError(fmt.Sprintf("\"states\" is %s, not an array or null", describe(v)))
+	}
+	if _, err := d.dec.ReadToken(); err != nil {
+		return err
+	}
+	n := len(d.body)/bytesPerState + 1
+	snap.States = make([]State, 0, n)
+	d.floats = make([]float64, 0, n*7)
+	d.ints = make([]int64, 0, n*2)
+	d.strs = make([]string, 0, n)
+	d.intern = make(map[string]string, 256)
+	for i := 0; d.dec.PeekKind() != ']'; i++ {
+		st, rej, err := d.state()
+		if err != nil {
+			return err
+		}
 		if rej != nil {
 			rej.Index = i
 			snap.Rejected = append(snap.Rejected, *rej)
@@ -133,182 +223,282 @@ func Decode(body []byte) (Snapshot, error) {
 		}
 		snap.States = append(snap.States, st)
 	}
-	return snap, nil
+	_, err := d.dec.ReadToken() // the closing bracket
+	return err
 }
 
-type stateDecoder struct {
-	floats []float64
-	ints   []int64
-	strs   []string
-	vec    []any
-	err    *Rejection
-}
-
-func (d *stateDecoder) decode(v any) (State, *Rejection) {
-	vec, ok := v.([]any)
-	if !ok {
-		return State{}, &Rejection{Field: "state", Reason: fmt.Sprintf("is %s, not an array", kind(v))}
-	}
-	if len(vec) != baseFields && len(vec) != extendedFields {
-		r := &Rejection{Field: "state", Reason: fmt.Sprintf("has %d fields, want %d (or %d with extended=1)", len(vec), baseFields, extendedFields)}
-		if len(vec) > 0 {
-			r.ICAO24, _ = vec[0].(string)
+// state reads one element of the states array. A syntax error is returned as err (the answer is
+// broken); a well-formed element that is not a state vector is a rejection.
+func (d *decoder) state() (State, *Rejection, error) {
+	if d.dec.PeekKind() != '[' {
+		v, err := d.dec.ReadValue()
+		if err != nil {
+			return State{}, nil, err
 		}
-		return State{}, r
+		return State{}, &Rejection{Field: "state", Reason: fmt.Sprintf("is %s, not an array", describe(v))}, nil
 	}
-	d.vec = vec
-	var s State
-	s.ICAO24 = d.str(idxICAO24)
-	if d.err == nil && !isICAO24(s.ICAO24) {
-		d.reject(idxICAO24, fmt.Sprintf("%q is not six hex digits", s.ICAO24))
+	if _, err := d.dec.ReadToken(); err != nil {
+		return State{}, nil, err
 	}
-	s.Callsign = d.optStr(idxCallsign)
-	s.OriginCountry = d.str(idxOriginCountry)
-	s.TimePosition = d.optUnix(idxTimePosition)
-	if lc := d.optUnix(idxLastContact); lc != nil {
-		s.LastContact = *lc
-	} else if d.err == nil {
-		d.reject(idxLastContact, "is null; every state has a last contact time")
+	var (
+		s State
+		f = fieldDecoder{d: d}
+		n int
+	)
+	for ; d.dec.PeekKind() != ']'; n++ {
+		v, err := d.dec.ReadValue()
+		if err != nil {
+			return State{}, nil, err
+		}
+		f.field(&s, n, v)
 	}
-	s.Longitude = d.optFloat(idxLongitude)
-	s.Latitude = d.optFloat(idxLatitude)
-	s.BaroAltitude = d.optFloat(idxBaroAltitude)
-	s.OnGround = d.boolean(idxOnGround)
-	s.Velocity = d.optFloat(idxVelocity)
-	s.TrueTrack = d.optFloat(idxTrueTrack)
-	s.VerticalRate = d.optFloat(idxVerticalRate)
-	s.Sensors = d.sensors(idxSensors)
-	s.GeoAltitude = d.optFloat(idxGeoAltitude)
-	s.Squawk = d.optStr(idxSquawk)
-	s.SPI = d.boolean(idxSPI)
-	if ps := d.optInt(idxPositionSource, 0, 3); ps != nil {
-		s.PositionSource = int(*ps)
-	} else if d.err == nil {
-		d.reject(idxPositionSource, "is null; want 0 (ADS-B), 1 (ASTERIX), 2 (MLAT) or 3 (FLARM)")
+	if _, err := d.dec.ReadToken(); err != nil {
+		return State{}, nil, err
 	}
-	if len(vec) == extendedFields {
-		if c := d.optInt(idxCategory, 0, 20); c != nil {
+	if n != baseFields && n != extendedFields {
+		return State{}, &Rejection{ICAO24: s.ICAO24, Field: "state", Reason: fmt.Sprintf("has %d fields, want %d (or %d with extended=1)", n, baseFields, extendedFields)}, nil
+	}
+	if f.err == nil {
+		if s.Longitude != nil && (*s.Longitude < -180 || *s.Longitude > 180) {
+			f.reject(idxLongitude, fmt.Sprintf("%v is outside -180..180", *s.Longitude))
+		} else if s.Latitude != nil && (*s.Latitude < -90 || *s.Latitude > 90) {
+			f.reject(idxLatitude, fmt.Sprintf("%v is outside -90..90", *s.Latitude))
+		}
+	}
+	if f.err != nil {
+		if f.err.Field != fieldNames[idxICAO24] {
+			f.err.ICAO24 = s.ICAO24
+		}
+		return State{}, f.err, nil
+	}
+	return s, nil, nil
+}
+
+// fieldDecoder reads the fields of one state vector, keeping the first problem.
+type fieldDecoder struct {
+	d   *decoder
+	err *Rejection
+}
+
+func (f *fieldDecoder) field(s *State, idx int, v jsontext.Value) {
+	switch idx {
+	case idxICAO24:
+		s.ICAO24 = f.str(idx, v, false)
+		if f.err == nil && !isICAO24(s.ICAO24) {
+			f.reject(idx, fmt.Sprintf("%q is not six hex digits", s.ICAO24))
+		}
+	case idxCallsign:
+		s.Callsign = f.optStr(idx, v, false)
+	case idxOriginCountry:
+		s.OriginCountry = f.str(idx, v, true)
+	case idxTimePosition:
+		s.TimePosition = f.optUnix(idx, v)
+	case idxLastContact:
+		if lc := f.optUnix(idx, v); lc != nil {
+			s.LastContact = *lc
+		} else {
+			f.reject(idx, "is null; every state has a last contact time")
+		}
+	case idxLongitude:
+		s.Longitude = f.optFloat(idx, v)
+	case idxLatitude:
+		s.Latitude = f.optFloat(idx, v)
+	case idxBaroAltitude:
+		s.BaroAltitude = f.optFloat(idx, v)
+	case idxOnGround:
+		s.OnGround = f.boolean(idx, v)
+	case idxVelocity:
+		s.Velocity = f.optFloat(idx, v)
+	case idxTrueTrack:
+		s.TrueTrack = f.optFloat(idx, v)
+	case idxVerticalRate:
+		s.VerticalRate = f.optFloat(idx, v)
+	case idxSensors:
+		s.Sensors = f.sensors(idx, v)
+	case idxGeoAltitude:
+		s.GeoAltitude = f.optFloat(idx, v)
+	case idxSquawk:
+		s.Squawk = f.optStr(idx, v, true)
+	case idxSPI:
+		s.SPI = f.boolean(idx, v)
+	case idxPositionSource:
+		if ps := f.optInt(idx, v, 0, 3); ps != nil {
+			s.PositionSource = int(*ps)
+		} else {
+			f.reject(idx, "is null; want 0 (ADS-B), 1 (ASTERIX), 2 (MLAT) or 3 (FLARM)")
+		}
+	case idxCategory:
+		if c := f.optInt(idx, v, 0, 20); c != nil {
 			n := int(*c)
 			s.Category = &n
 		}
 	}
-	if d.err == nil {
-		if s.Longitude != nil && (*s.Longitude < -180 || *s.Longitude > 180) {
-			d.reject(idxLongitude, fmt.Sprintf("%v is outside -180..180", *s.Longitude))
-		} else if s.Latitude != nil && (*s.Latitude < -90 || *s.Latitude > 90) {
-			d.reject(idxLatitude, fmt.Sprintf("%v is outside -90..90", *s.Latitude))
+}
+
+func (f *fieldDecoder) reject(idx int, reason string) {
+	if f.err == nil {
+		f.err = &Rejection{Field: fieldNames[idx], Reason: reason}
+	}
+}
+
+func (f *fieldDecoder) wrongType(idx int, v jsontext.Value, want string) {
+	f.reject(idx, fmt.Sprintf("is %s, want %s", describe(v), want))
+}
+
+// text returns a JSON string's content; shared says the value repeats across states (a country,
+// a squawk), so one copy serves them all.
+func (f *fieldDecoder) text(v jsontext.Value, shared bool) string {
+	raw := v[1 : len(v)-1]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		b, err := jsontext.AppendUnquote(nil, v)
+		if err == nil {
+			return string(b)
 		}
 	}
-	if d.err != nil {
-		if d.err.Field != fieldNames[idxICAO24] {
-			d.err.ICAO24 = s.ICAO24
-		}
-		return State{}, d.err
+	if !shared {
+		return string(raw)
 	}
-	return s, nil
-}
-
-func (d *stateDecoder) reject(idx int, reason string) {
-	if d.err == nil {
-		d.err = &Rejection{Field: fieldNames[idx], Reason: reason}
+	if s, ok := f.d.intern[string(raw)]; ok {
+		return s
 	}
-}
-
-func (d *stateDecoder) wrongType(idx int, want string) {
-	d.reject(idx, fmt.Sprintf("is %s, want %s", kind(d.vec[idx]), want))
-}
-
-func (d *stateDecoder) str(idx int) string {
-	s, ok := d.vec[idx].(string)
-	if !ok {
-		d.wrongType(idx, "a string")
-	}
+	s := string(raw)
+	f.d.intern[s] = s
 	return s
 }
 
-func (d *stateDecoder) optStr(idx int) *string {
-	switch v := d.vec[idx].(type) {
-	case nil:
-		return nil
-	case string:
-		d.strs = append(d.strs, v)
-		return &d.strs[len(d.strs)-1]
+func (f *fieldDecoder) str(idx int, v jsontext.Value, shared bool) string {
+	if v.Kind() != '"' {
+		f.wrongType(idx, v, "a string")
+		return ""
 	}
-	d.wrongType(idx, "a string or null")
+	return f.text(v, shared)
+}
+
+func (f *fieldDecoder) optStr(idx int, v jsontext.Value, shared bool) *string {
+	switch v.Kind() {
+	case 'n':
+		return nil
+	case '"':
+		f.d.strs = append(f.d.strs, f.text(v, shared))
+		return &f.d.strs[len(f.d.strs)-1]
+	}
+	f.wrongType(idx, v, "a string or null")
 	return nil
 }
 
-func (d *stateDecoder) optFloat(idx int) *float64 {
-	switch v := d.vec[idx].(type) {
-	case nil:
+func (f *fieldDecoder) optFloat(idx int, v jsontext.Value) *float64 {
+	switch v.Kind() {
+	case 'n':
 		return nil
-	case float64:
-		d.floats = append(d.floats, v)
-		return &d.floats[len(d.floats)-1]
+	case '0':
+		if x, ok := parseNumber(v); ok {
+			f.d.floats = append(f.d.floats, x)
+			return &f.d.floats[len(f.d.floats)-1]
+		}
 	}
-	d.wrongType(idx, "a number or null")
+	f.wrongType(idx, v, "a number or null")
 	return nil
 }
 
-func (d *stateDecoder) optInt(idx int, lo, hi int64) *int64 {
-	switch v := d.vec[idx].(type) {
-	case nil:
+func (f *fieldDecoder) optInt(idx int, v jsontext.Value, lo, hi int64) *int64 {
+	switch v.Kind() {
+	case 'n':
 		return nil
-	case float64:
-		if v != math.Trunc(v) || v < float64(lo) || v > float64(hi) {
-			d.reject(idx, fmt.Sprintf("%v is not a whole number from %d to %d", v, lo, hi))
+	case '0':
+		x, _ := parseNumber(v)
+		if x != math.Trunc(x) || x < float64(lo) || x > float64(hi) {
+			f.reject(idx, fmt.Sprintf("%s is not a whole number from %d to %d", v, lo, hi))
 			return nil
 		}
-		d.ints = append(d.ints, int64(v))
-		return &d.ints[len(d.ints)-1]
+		f.d.ints = append(f.d.ints, int64(x))
+		return &f.d.ints[len(f.d.ints)-1]
 	}
-	d.wrongType(idx, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+	f.wrongType(idx, v, fmt.Sprintf("a whole number from %d to %d", lo, hi))
 	return nil
 }
 
 // optUnix reads unix seconds; OpenSky sends whole numbers, but a fractional part is dropped.
-func (d *stateDecoder) optUnix(idx int) *int64 {
-	switch v := d.vec[idx].(type) {
-	case nil:
+func (f *fieldDecoder) optUnix(idx int, v jsontext.Value) *int64 {
+	switch v.Kind() {
+	case 'n':
 		return nil
-	case float64:
-		if v < 0 || v > 1<<40 {
-			d.reject(idx, fmt.Sprintf("%v is not unix seconds", v))
+	case '0':
+		x, _ := parseNumber(v)
+		if x < 0 || x > 1<<40 {
+			f.reject(idx, fmt.Sprintf("%s is not unix seconds", v))
 			return nil
 		}
-		d.ints = append(d.ints, int64(v))
-		return &d.ints[len(d.ints)-1]
+		f.d.ints = append(f.d.ints, int64(x))
+		return &f.d.ints[len(f.d.ints)-1]
 	}
-	d.wrongType(idx, "unix seconds or null")
+	f.wrongType(idx, v, "unix seconds or null")
 	return nil
 }
 
-func (d *stateDecoder) boolean(idx int) bool {
-	b, ok := d.vec[idx].(bool)
-	if !ok {
-		d.wrongType(idx, "true or false")
+func (f *fieldDecoder) boolean(idx int, v jsontext.Value) bool {
+	switch v.Kind() {
+	case 't':
+		return true
+	case 'f':
+		return false
 	}
-	return b
+	f.wrongType(idx, v, "true or false")
+	return false
 }
 
-func (d *stateDecoder) sensors(idx int) []int {
-	switch v := d.vec[idx].(type) {
-	case nil:
+// sensors is null unless the request filtered by sensor serials: the rare case may take the slow road.
+func (f *fieldDecoder) sensors(idx int, v jsontext.Value) []int {
+	switch v.Kind() {
+	case 'n':
 		return nil
-	case []any:
-		out := make([]int, len(v))
-		for i, e := range v {
-			f, ok := e.(float64)
-			if !ok || f != math.Trunc(f) {
-				d.reject(idx, fmt.Sprintf("element %d is %s, want a sensor serial (whole number)", i, kind(e)))
+	case '[':
+		var xs []any
+		if err := json.Unmarshal(v, &xs); err != nil {
+			f.wrongType(idx, v, "an array of sensor serials or null")
+			return nil
+		}
+		out := make([]int, len(xs))
+		for i, e := range xs {
+			x, ok := e.(float64)
+			if !ok || x != math.Trunc(x) {
+				f.reject(idx, fmt.Sprintf("element %d is %s, want a sensor serial (whole number)", i, kind(e)))
 				return nil
 			}
-			out[i] = int(f)
+			out[i] = int(x)
 		}
 		return out
 	}
-	d.wrongType(idx, "an array of sensor serials or null")
+	f.wrongType(idx, v, "an array of sensor serials or null")
 	return nil
+}
+
+// parseNumber reads a JSON number (already validated by the tokenizer).
+func parseNumber(v jsontext.Value) (float64, bool) {
+	if v.Kind() != '0' {
+		return 0, false
+	}
+	x, err := strconv.ParseFloat(string(v), 64)
+	return x, err == nil
+}
+
+// describe names a raw JSON value for a message.
+func describe(v jsontext.Value) string {
+	switch v.Kind() {
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return string(v)
+	case '"':
+		s, _ := jsontext.AppendUnquote(nil, v)
+		return kind(string(s))
+	case '0':
+		return "the number " + string(v)
+	case '[':
+		return "an array"
+	case '{':
+		return "an object"
+	}
+	return "invalid JSON"
 }
 
 func isICAO24(s string) bool {
@@ -338,16 +528,16 @@ func kind(v any) string {
 
 // describeJSONError says where a body stops being JSON, e.g. for a body cut off in transit.
 func describeJSONError(body []byte, err error) string {
-	if strings.Contains(err.Error(), "unexpected end of JSON input") {
+	var ee envelopeError
+	if errors.As(err, &ee) {
+		return string(ee)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || (errors.Is(err, io.EOF)) {
 		return fmt.Sprintf("the JSON ends early after %d bytes (a truncated answer)", len(body))
 	}
-	var se *json.SyntaxError
+	var se *jsontext.SyntacticError
 	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d of %d (%v)", se.Offset, len(body), se)
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Sprintf("field %q is a JSON %s, want %s", te.Field, te.Value, te.Type)
+		return fmt.Sprintf("invalid JSON at byte %d of %d (%v)", se.ByteOffset, len(body), se.Err)
 	}
 	return err.Error()
 }

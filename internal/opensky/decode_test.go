@@ -189,7 +189,9 @@ func TestDecodeBrokenEnvelope(t *testing.T) {
 		{"no states", `{"time":1}`, `no "states"`},
 		{"states object", `{"time":1,"states":{}}`, "not an array"},
 		{"time string", `{"time":"now","states":[]}`, "time"},
-		{"array", `[]`, "time"},
+		{"array", `[]`, "not a JSON object"},
+		{"trailing data", `{"time":1,"states":null} {}`, "more after"},
+		{"duplicate states", `{"time":1,"states":null,"states":[]}`, "invalid JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
