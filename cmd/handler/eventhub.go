@@ -4,29 +4,124 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/opensky-eventhubs/handler/internal/config"
 	"github.com/opensky-eventhubs/handler/internal/eventhub"
+	"github.com/opensky-eventhubs/handler/internal/flight"
+	"github.com/opensky-eventhubs/handler/internal/sink"
 )
 
-// eventHubStartTimeout bounds connecting and reading the partitions at start, well inside the
-// 60 s the Functions host waits for GET / to answer.
-const eventHubStartTimeout = 30 * time.Second
+// eventHubConnectTimeout bounds one attempt to connect and read the partitions.
+const eventHubConnectTimeout = 30 * time.Second
 
+// newEventHubSink starts connecting to the hub in the background and returns at once, so the
+// handler answers the host's GET / without waiting for the network. The first publish waits for
+// the connection; a failed connection is logged at once and tried again by the next publish.
 func newEventHubSink(ctx context.Context, cfg config.Config, log *slog.Logger) (publisher, error) {
-	ctx, cancel := context.WithTimeout(ctx, eventHubStartTimeout)
-	defer cancel()
-	s, err := eventhub.New(ctx, eventhub.Config{
+	ecfg := eventhub.Config{
 		ConnectionString: cfg.EventHubConnString.Value(),
 		Namespace:        cfg.EventHubNamespace,
 		HubName:          cfg.EventHubName,
 		ClientID:         cfg.ManagedIdentityClient,
 		Concurrency:      cfg.Concurrency,
 		Logger:           log,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("OPENSKY_SINK=eventhub: %w", err)
 	}
-	return s, nil
+	return connectInBackground(context.WithoutCancel(ctx), log, func(ctx context.Context) (publisher, error) {
+		ctx, cancel := context.WithTimeout(ctx, eventHubConnectTimeout)
+		defer cancel()
+		s, err := eventhub.New(ctx, ecfg)
+		if err != nil {
+			return nil, fmt.Errorf("OPENSKY_SINK=eventhub: %w", err)
+		}
+		return s, nil
+	}), nil
+}
+
+// pendingSink is a sink that is still being created, or whose creation failed and is retried.
+type pendingSink struct {
+	create func(context.Context) (publisher, error)
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	attempt chan struct{} // closed when the attempt under way ends
+	p       publisher
+	err     error
+}
+
+func connectInBackground(ctx context.Context, log *slog.Logger, create func(context.Context) (publisher, error)) *pendingSink {
+	s := &pendingSink{create: create, log: log}
+	s.start(ctx)
+	return s
+}
+
+// start begins an attempt; the caller holds no lock.
+func (s *pendingSink) start(ctx context.Context) chan struct{} {
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.attempt, s.err = done, nil
+	s.mu.Unlock()
+	go func() {
+		p, err := s.create(ctx)
+		if err != nil {
+			s.log.Error("connecting the sink failed; the next tick tries again", slog.String("error", err.Error()))
+		}
+		s.mu.Lock()
+		s.p, s.err = p, err
+		s.mu.Unlock()
+		close(done)
+	}()
+	return done
+}
+
+// ready waits for the sink, starting a new attempt if the last one failed.
+func (s *pendingSink) ready(ctx context.Context) (publisher, error) {
+	s.mu.Lock()
+	done, p, err := s.attempt, s.p, s.err
+	s.mu.Unlock()
+	select {
+	case <-done:
+	default:
+		err = nil // still connecting: wait below
+	}
+	if p == nil && err != nil {
+		done = s.start(context.WithoutCancel(ctx))
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the sink to connect: %w", ctx.Err())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.p, s.err
+}
+
+// Publish waits for the connection, then publishes.
+func (s *pendingSink) Publish(ctx context.Context, b flight.Batch) (sink.Report, error) {
+	p, err := s.ready(ctx)
+	if err != nil {
+		return sink.Report{}, err
+	}
+	return p.Publish(ctx, b)
+}
+
+// Close waits for an attempt under way (within ctx) and closes the sink it made.
+func (s *pendingSink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	done := s.attempt
+	s.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil
+	}
+	s.mu.Lock()
+	p := s.p
+	s.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	return p.Close(ctx)
 }

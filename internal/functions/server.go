@@ -9,10 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/opensky-eventhubs/handler/internal/tick"
 )
@@ -38,7 +38,7 @@ type Ticker interface {
 //	POST /OpenSkyTimer one timer tick
 func NewServer(logger *slog.Logger, t Ticker) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer)
+	r.Use(recoverer(logger))
 	r.Get("/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -114,6 +114,26 @@ func handleTimer(logger *slog.Logger, t Ticker) http.HandlerFunc {
 		line := sum.Line()
 		log.Info(line, attrsAny(sum.LogAttrs())...)
 		writeJSON(w, http.StatusOK, InvocationResponse{Outputs: map[string]any{}, Logs: append([]string{line}, logs...), ReturnValue: sum})
+	}
+}
+
+// recoverer turns a panic in a handler into a 500 and an error line, and keeps the process up.
+// (chi's middleware package would do it too, but importing it links net/http/pprof and expvar
+// into the binary and their init into every cold start.)
+func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					logger.Error("panic serving request", slog.String("path", r.URL.Path), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+					writeJSON(w, http.StatusInternalServerError, InvocationResponse{Outputs: map[string]any{}, Logs: []string{fmt.Sprintf("internal error: %v", v)}})
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
 	}
 }
 

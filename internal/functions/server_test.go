@@ -212,3 +212,19 @@ func TestEveryFunctionFolderHasARoute(t *testing.T) {
 		}
 	}
 }
+
+type panicTicker struct{}
+
+func (panicTicker) Tick(context.Context, tick.Request) (tick.Summary, error) { panic("boom") }
+
+func TestPanicAnswers500(t *testing.T) {
+	var logs strings.Builder
+	h := functions.NewServer(slog.New(slog.NewTextHandler(&logs, nil)), panicTicker{})
+	rec, resp := post(t, h, "/OpenSkyTimer", invocation)
+	if rec.Code != http.StatusInternalServerError || len(resp.Logs) == 0 || !strings.Contains(resp.Logs[0], "boom") {
+		t.Errorf("status %d logs %q", rec.Code, resp.Logs)
+	}
+	if !strings.Contains(logs.String(), "panic serving request") {
+		t.Errorf("no log line for the panic: %s", logs.String())
+	}
+}
