@@ -366,6 +366,8 @@ container.on('sender_open', (context) => {
     sender.local.attach.rcv_settle_mode = remote.rcv_settle_mode;
     if (!connection.replyLinks) connection.replyLinks = new Map();
     connection.replyLinks.set(remote.target && remote.target.address, sender);
+    // @azure/event-hubs addresses its $cbs replies by the reply link's name, not its address.
+    connection.replyLinks.set(sender.name, sender);
     return;
   }
   if (source.kind !== 'consumer') return refuse(sender, 'amqp:not-found', `no node ${remote.source && remote.source.address}`);
@@ -465,7 +467,8 @@ process.on('SIGUSR2', () => console.log(controls.stats()));
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));
 
-const server = container.listen({ host: '127.0.0.1', port: opts.port });
+// TCP_NODELAY, as the service has: without it every request/reply waits ~40 ms for a delayed ACK.
+const server = container.listen({ host: '127.0.0.1', port: opts.port, tcp_no_delay: true });
 server.on('listening', () => {
   console.log(`listening on 127.0.0.1:${server.address().port}`);
   debug(`hubs ${opts.hubs.join(',')}, ${opts.partitions} partitions, max message size ${opts.maxMessageSize}`);
