@@ -64,7 +64,7 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet ./...
-	GO=$(GO) bash scripts/govulncheck.sh
+	GO=$(GO) bash tools/govulncheck.sh
 
 ## bench: benchmarks and side-by-side comparisons, written to BENCHMARKS.md
 bench: deps

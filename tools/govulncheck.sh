@@ -13,7 +13,7 @@
 # Exit status: 0 no vulnerability reached from the code (or no database, with a warning);
 # 3 vulnerabilities found (govulncheck's own status); anything else is an error.
 #
-# Usage: scripts/govulncheck.sh [govulncheck package patterns, default ./...]
+# Usage: tools/govulncheck.sh [govulncheck package patterns, default ./...]
 set -euo pipefail
 
 GOVULNCHECK_VERSION="${GOVULNCHECK_VERSION:-v1.9.0}"
