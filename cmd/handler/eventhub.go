@@ -52,16 +52,16 @@ type pendingSink struct {
 
 func connectInBackground(ctx context.Context, log *slog.Logger, create func(context.Context) (publisher, error)) *pendingSink {
 	s := &pendingSink{create: create, log: log}
-	s.start(ctx)
+	s.mu.Lock()
+	s.startLocked(ctx)
+	s.mu.Unlock()
 	return s
 }
 
-// start begins an attempt; the caller holds no lock.
-func (s *pendingSink) start(ctx context.Context) chan struct{} {
+// startLocked begins an attempt; s.mu is held, and the attempt takes it only when it ends.
+func (s *pendingSink) startLocked(ctx context.Context) {
 	done := make(chan struct{})
-	s.mu.Lock()
 	s.attempt, s.err = done, nil
-	s.mu.Unlock()
 	go func() {
 		p, err := s.create(ctx)
 		if err != nil {
@@ -72,22 +72,21 @@ func (s *pendingSink) start(ctx context.Context) chan struct{} {
 		s.mu.Unlock()
 		close(done)
 	}()
-	return done
 }
 
-// ready waits for the sink, starting a new attempt if the last one failed.
+// ready waits for the sink, starting a new attempt if the last one failed. Concurrent callers
+// share one attempt.
 func (s *pendingSink) ready(ctx context.Context) (publisher, error) {
 	s.mu.Lock()
-	done, p, err := s.attempt, s.p, s.err
-	s.mu.Unlock()
 	select {
-	case <-done:
-	default:
-		err = nil // still connecting: wait below
+	case <-s.attempt:
+		if s.p == nil && s.err != nil {
+			s.startLocked(context.WithoutCancel(ctx))
+		}
+	default: // still connecting: wait below
 	}
-	if p == nil && err != nil {
-		done = s.start(context.WithoutCancel(ctx))
-	}
+	done := s.attempt
+	s.mu.Unlock()
 	select {
 	case <-done:
 	case <-ctx.Done():
