@@ -12,6 +12,9 @@ import (
 type Schedule struct {
 	expr  string
 	sched cron.Schedule
+	// From one walk over a week of firings, done at parse time (it is on the cold-start path).
+	firings      int
+	minGap, span time.Duration
 }
 
 var parser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
@@ -30,7 +33,9 @@ func ParseSchedule(expr string) (Schedule, error) {
 	if err != nil {
 		return Schedule{}, fmt.Errorf("does not parse (%v)", err)
 	}
-	return Schedule{expr: expr, sched: s}, nil
+	sch := Schedule{expr: expr, sched: s}
+	sch.firings, sch.minGap, sch.span = sch.walk()
+	return sch, nil
 }
 
 // String returns the expression.
@@ -44,26 +49,23 @@ func (s Schedule) Next(t time.Time) time.Time {
 	return s.sched.Next(t.UTC())
 }
 
-// maxFirings bounds the walk over a week of firings; past it the rate is extrapolated.
-const maxFirings = 200_000
+// maxFirings bounds the walk over a week of firings (a few milliseconds); past it the rate is
+// extrapolated from the span the firings walked cover.
+const maxFirings = 5_000
 
 // week is the span over which firings are counted, so that day-of-week fields average out.
 var weekStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
 
 // CallsPerDay is the mean number of firings a day over one week.
 func (s Schedule) CallsPerDay() float64 {
-	n, _, span := s.walk()
-	if n == 0 {
+	if s.firings == 0 {
 		return 0
 	}
-	return float64(n) / span.Hours() * 24
+	return float64(s.firings) / s.span.Hours() * 24
 }
 
 // MinInterval is the shortest gap between two firings within a week (0 when it fires once or never).
-func (s Schedule) MinInterval() time.Duration {
-	_, gap, _ := s.walk()
-	return gap
-}
+func (s Schedule) MinInterval() time.Duration { return s.minGap }
 
 func (s Schedule) walk() (n int, minGap, span time.Duration) {
 	if s.sched == nil {
@@ -87,7 +89,8 @@ func (s Schedule) walk() (n int, minGap, span time.Duration) {
 	}
 	span = end.Sub(weekStart)
 	if n == maxFirings {
-		span = prev.Sub(weekStart) + time.Second
+		// The walk covered up to the next firing after the last one counted.
+		span = s.sched.Next(prev).Sub(weekStart)
 	}
 	return n, minGap, span
 }
