@@ -16,10 +16,12 @@ import (
 // eventHubConnectTimeout bounds one attempt to connect and read the partitions.
 const eventHubConnectTimeout = 30 * time.Second
 
-// newEventHubSink starts connecting to the hub in the background and returns at once, so the
-// handler answers the host's GET / without waiting for the network. The first publish waits for
-// the connection; a failed connection is logged at once and tried again by the next publish.
-func newEventHubSink(ctx context.Context, cfg config.Config, log *slog.Logger) (publisher, error) {
+// newEventHubSink returns a sink that connects to the hub in the background once Start is called
+// (serve calls it when the host's first GET / has been answered, so that the handler's start is
+// not slowed by the connection's work; run calls it at once). The first publish starts the
+// connection if nothing has, and waits for it; a failed connection is logged at once and tried
+// again by the next publish.
+func newEventHubSink(ctx context.Context, cfg config.Config, log *slog.Logger) (*pendingSink, error) {
 	ecfg := eventhub.Config{
 		ConnectionString: cfg.EventHubConnString.Value(),
 		Namespace:        cfg.EventHubNamespace,
@@ -28,7 +30,7 @@ func newEventHubSink(ctx context.Context, cfg config.Config, log *slog.Logger) (
 		Concurrency:      cfg.Concurrency,
 		Logger:           log,
 	}
-	return connectInBackground(context.WithoutCancel(ctx), log, func(ctx context.Context) (publisher, error) {
+	return newPendingSink(context.WithoutCancel(ctx), log, func(ctx context.Context) (publisher, error) {
 		ctx, cancel := context.WithTimeout(ctx, eventHubConnectTimeout)
 		defer cancel()
 		s, err := eventhub.New(ctx, ecfg)
@@ -39,23 +41,30 @@ func newEventHubSink(ctx context.Context, cfg config.Config, log *slog.Logger) (
 	}), nil
 }
 
-// pendingSink is a sink that is still being created, or whose creation failed and is retried.
+// pendingSink is a sink that is yet to be created, being created, or whose creation failed and is
+// retried.
 type pendingSink struct {
+	ctx    context.Context // for the first attempt
 	create func(context.Context) (publisher, error)
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	attempt chan struct{} // closed when the attempt under way ends
+	attempt chan struct{} // closed when the attempt under way ends; nil before the first
 	p       publisher
 	err     error
 }
 
-func connectInBackground(ctx context.Context, log *slog.Logger, create func(context.Context) (publisher, error)) *pendingSink {
-	s := &pendingSink{create: create, log: log}
+func newPendingSink(ctx context.Context, log *slog.Logger, create func(context.Context) (publisher, error)) *pendingSink {
+	return &pendingSink{ctx: ctx, create: create, log: log}
+}
+
+// Start begins creating the sink in the background, unless an attempt has begun already.
+func (s *pendingSink) Start() {
 	s.mu.Lock()
-	s.startLocked(ctx)
-	s.mu.Unlock()
-	return s
+	defer s.mu.Unlock()
+	if s.attempt == nil {
+		s.startLocked(s.ctx)
+	}
 }
 
 // startLocked begins an attempt; s.mu is held, and the attempt takes it only when it ends.
@@ -78,6 +87,9 @@ func (s *pendingSink) startLocked(ctx context.Context) {
 // share one attempt.
 func (s *pendingSink) ready(ctx context.Context) (publisher, error) {
 	s.mu.Lock()
+	if s.attempt == nil {
+		s.startLocked(s.ctx)
+	}
 	select {
 	case <-s.attempt:
 		if s.p == nil && s.err != nil {
@@ -111,6 +123,9 @@ func (s *pendingSink) Close(ctx context.Context) error {
 	s.mu.Lock()
 	done := s.attempt
 	s.mu.Unlock()
+	if done == nil {
+		return nil // never started
+	}
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,13 +32,15 @@ func TestPendingSinkRetriesAfterFailure(t *testing.T) {
 	var calls atomic.Int32
 	real := &countingSink{}
 	release := make(chan struct{})
-	s := connectInBackground(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), func(ctx context.Context) (publisher, error) {
+	s := newPendingSink(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)), func(ctx context.Context) (publisher, error) {
 		if calls.Add(1) == 1 {
 			<-release
 			return nil, errors.New("hub unreachable")
 		}
 		return real, nil
 	})
+	s.Start()
+	s.Start() // a second Start does not begin a second attempt
 
 	// While the first attempt is under way, a publish with a short deadline waits and says so.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -61,5 +65,40 @@ func TestPendingSinkRetriesAfterFailure(t *testing.T) {
 	}
 	if err := s.Close(context.Background()); err != nil || real.closed.Load() != 1 {
 		t.Errorf("close: %v, closed %d", err, real.closed.Load())
+	}
+}
+
+// The sink's connection starts once, after the first answer has gone out, and not before.
+func TestStartAfterFirstAnswer(t *testing.T) {
+	var started atomic.Int32
+	var startedBeforeAnswer atomic.Bool
+	var requests atomic.Int32
+	h := startAfterFirstAnswer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) == 1 {
+			startedBeforeAnswer.Store(started.Load() > 0)
+		}
+		_, _ = io.WriteString(w, "ok")
+	}), func() { started.Add(1) })
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	if started.Load() != 0 {
+		t.Fatal("started before any request")
+	}
+	for range 3 {
+		resp, err := http.Get(srv.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "ok" {
+			t.Fatalf("answer %q", body)
+		}
+	}
+	if started.Load() != 1 {
+		t.Errorf("start called %d times, want once", started.Load())
+	}
+	if startedBeforeAnswer.Load() {
+		t.Error("the first request saw the sink started before it was answered")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/opensky-eventhubs/handler/internal/config"
@@ -24,6 +25,8 @@ type app struct {
 	log    *slog.Logger
 	runner *tick.Runner
 	close  func(context.Context) error
+	// start begins the sink's connection in the background (a no-op for sinks without one).
+	start func()
 }
 
 // closer is a sink that holds a connection.
@@ -63,7 +66,7 @@ func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		ClientSecret:   cfg.ClientSecret.Value(),
 		RequestTimeout: cfg.RequestTimeout,
 	})
-	snk, err := newSink(ctx, cfg, log, stdout)
+	snk, start, err := newSink(ctx, cfg, log, stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -76,16 +79,35 @@ func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Timeout:       cfg.TickTimeout,
 		LowCredits:    cfg.Account.DailyCredits() / 10,
 	}
-	return &app{cfg: cfg, log: log, runner: runner, close: snk.Close}, nil
+	return &app{cfg: cfg, log: log, runner: runner, close: snk.Close, start: start}, nil
 }
 
-func newSink(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) (publisher, error) {
+// newSink makes the configured sink, and the function that starts its connection.
+func newSink(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) (publisher, func(), error) {
 	switch cfg.Sink {
 	case config.SinkEventHub:
-		return newEventHubSink(ctx, cfg, log)
+		s, err := newEventHubSink(ctx, cfg, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Start, nil
 	default:
-		return sink.NewFile(cfg.File, stdout), nil
+		return sink.NewFile(cfg.File, stdout), func() {}, nil
 	}
+}
+
+// startAfterFirstAnswer calls start once, when the first request (the host's GET / poll) has been
+// answered and its answer flushed: the host waits for that answer to start the function, and
+// the sink's connection needs the CPU no sooner.
+func startAfterFirstAnswer(h http.Handler, start func()) http.Handler {
+	var once sync.Once
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		once.Do(func() {
+			_ = http.NewResponseController(w).Flush()
+			start()
+		})
+	})
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -108,7 +130,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listening on 127.0.0.1:%s (FUNCTIONS_CUSTOMHANDLER_PORT): %w", a.cfg.Port, err)
 	}
 	srv := &http.Server{
-		Handler:           functions.NewServer(a.log, a.runner),
+		Handler:           startAfterFirstAnswer(functions.NewServer(a.log, a.runner), a.start),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// A tick may take up to OPENSKY_TICK_TIMEOUT before its answer is written.
@@ -150,6 +172,7 @@ func runStandalone(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer a.shutdown()
+	a.start() // connect while the first tick fetches
 
 	var deadline time.Time
 	if *forDur > 0 {
