@@ -1,12 +1,14 @@
 package eventhub
 
-// Benchmarks of the per-tick CPU path: Decode -> Transform -> Encode -> partition assignment,
-// on each recording and on 1k..100k states resampled from the real ones, next to the floor (a bare
+// Benchmarks of the per-tick CPU path: Decode -> Transform -> Encode -> Sink.Publish up to the
+// wire (partition assignment, the SDK's EventDataBatch per partition, AddEventData per event), on
+// each recording and on 1k..100k states resampled from the real ones, next to the floor (a bare
 // encoding/json decode of the same bytes). bench/run.sh runs them and writes BENCHMARKS.md.
 //
-// The path stops at partition assignment: the SDK's EventDataBatch cannot be built without a
-// link to a hub, so AMQP batching is measured with the sink itself, against the local Event Hubs
-// peer, in BenchmarkPublishPeer.
+// The SDK builds an EventDataBatch only on a link to a hub (the link gives the size limit), so
+// the path's sink is connected to the local Event Hubs peer (or EVENTHUB_TEST_CONNECTION_STRING)
+// and only its last step, putting each full batch on the wire, is replaced by a no-op. Sending is
+// measured, with the peer's work, in BenchmarkPublishPeer.
 //
 // Each benchmark reports, besides ns/op: ns/state, B/state, allocs/state, and peak-RSS-MB, the
 // process's peak resident set while the timed loop ran (the kernel's high-water mark, reset just
@@ -28,6 +30,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 
 	"github.com/opensky-eventhubs/handler/internal/ehtest"
 	"github.com/opensky-eventhubs/handler/internal/flight"
@@ -114,18 +118,50 @@ func synthBody(tb testing.TB, n int) []byte {
 	return buf.Bytes()
 }
 
-// tickCPU is the CPU part of one tick as tick.Runner and Sink.Publish do it: decode, transform,
-// encode, then each record's partition (the loop at the top of Publish, with its partitionIndex).
-func tickCPU(body []byte, ids []string) (flight.Batch, [][]int, error) {
+// tickCPU is the CPU part of one tick as tick.Runner and the sink do it: decode, transform,
+// encode, then Publish on a sink whose sends are no-ops (see cpuSink).
+func tickCPU(ctx context.Context, body []byte, s *Sink) error {
 	snap, err := opensky.Decode(body)
 	if err != nil {
-		return flight.Batch{}, nil, err
+		return err
 	}
 	batch, err := flight.Encode(time.Unix(snap.Time, 0).UTC(), flight.Transform(snap))
 	if err != nil {
-		return flight.Batch{}, nil, err
+		return err
 	}
-	return batch, groupByPartition(batch, ids), nil
+	rep, err := s.Publish(ctx, batch)
+	if err != nil {
+		return err
+	}
+	if rep.Events != len(batch.Records) {
+		return fmt.Errorf("batched %d of %d events", rep.Events, len(batch.Records))
+	}
+	return nil
+}
+
+// cpuSink is a sink connected to the local Event Hubs peer (started here unless
+// EVENTHUB_TEST_CONNECTION_STRING names a hub) with benchPartitions' count of partitions, whose
+// sends do nothing: its Publish assigns partitions, creates an EventDataBatch per partition on
+// the real link and adds every event to it, and stops short of the wire. The links are opened
+// by one Publish here, before any timing.
+func cpuSink(b *testing.B) *Sink {
+	b.Helper()
+	if _, err := exec.LookPath("node"); err != nil && os.Getenv(ehtest.EnvConnectionString) == "" {
+		b.Skip("the CPU path batches on a link to the local Event Hubs peer, which needs Node.js (node on PATH); run make deps")
+	}
+	cs, _ := ehtest.Target(b, ehtest.Options{Partitions: len(benchPartitions)})
+	ctx := context.Background()
+	s, err := New(ctx, Config{ConnectionString: cs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close(ctx) })
+	s.sendBatch = func(context.Context, *azeventhubs.ProducerClient, *azeventhubs.EventDataBatch) error { return nil }
+	body := recordings.Read(b, "states/small-2018-02-13.json")
+	if err := tickCPU(ctx, body, s); err != nil {
+		b.Fatal(err)
+	}
+	return s
 }
 
 func groupByPartition(b flight.Batch, ids []string) [][]int {
@@ -209,6 +245,7 @@ func noteBaseRSS() {
 // ratio is taken under the same load.
 func BenchmarkCPUPath(b *testing.B) {
 	noteBaseRSS()
+	s, ctx := cpuSink(b), context.Background()
 	for _, in := range benchInputs() {
 		b.Run(in.name, func(b *testing.B) {
 			body := in.body(b)
@@ -222,10 +259,7 @@ func BenchmarkCPUPath(b *testing.B) {
 			})
 			b.Run("path", func(b *testing.B) {
 				b.SetBytes(int64(len(body)))
-				measure(b, states, false, func() error {
-					_, _, err := tickCPU(body, benchPartitions)
-					return err
-				})
+				measure(b, states, false, func() error { return tickCPU(ctx, body, s) })
 			})
 		})
 	}
@@ -234,6 +268,7 @@ func BenchmarkCPUPath(b *testing.B) {
 // BenchmarkCPUPathCold is BenchmarkCPUPath's path with the heap returned to the OS before each
 // op (see measure), on the world recording and the synthetic sizes.
 func BenchmarkCPUPathCold(b *testing.B) {
+	s, ctx := cpuSink(b), context.Background()
 	for _, in := range benchInputs() {
 		if in.name != "global-2021-10-17" && !strings.HasPrefix(in.name, "synth-") {
 			continue
@@ -242,10 +277,7 @@ func BenchmarkCPUPathCold(b *testing.B) {
 			body := in.body(b)
 			states := countStates(b, body)
 			b.SetBytes(int64(len(body)))
-			measure(b, states, true, func() error {
-				_, _, err := tickCPU(body, benchPartitions)
-				return err
-			})
+			measure(b, states, true, func() error { return tickCPU(ctx, body, s) })
 		})
 	}
 }
@@ -276,6 +308,11 @@ func BenchmarkStep(b *testing.B) {
 	})
 	b.Run("partition", func(b *testing.B) {
 		measure(b, states, false, func() error { groupByPartition(batch, benchPartitions); return nil })
+	})
+	s, ctx := cpuSink(b), context.Background()
+	b.Run("batch", func(b *testing.B) {
+		// Publish without the wire: partition assignment again, and the SDK's batching.
+		measure(b, states, false, func() error { _, err := s.Publish(ctx, batch); return err })
 	})
 }
 

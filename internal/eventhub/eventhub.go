@@ -82,6 +82,8 @@ type Sink struct {
 	sendTimeout time.Duration
 	log         *slog.Logger
 	backoff     func() backoff // a new retry schedule per send; tests make it fast
+	// sendBatch puts a batch on the wire; the CPU-path benchmark replaces it to measure batching alone.
+	sendBatch func(ctx context.Context, pc *azeventhubs.ProducerClient, b *azeventhubs.EventDataBatch) error
 
 	mu         sync.Mutex
 	producer   *azeventhubs.ProducerClient // replaced after a try timed out
@@ -97,6 +99,7 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 		sendTimeout: cmp.Or(cfg.SendTimeout, DefaultSendTimeout),
 		log:         cmp.Or(cfg.Logger, slog.Default()),
 		backoff:     defaultBackoff,
+		sendBatch:   sendBatch,
 	}
 	if err := s.connect(cfg); err != nil {
 		return nil, err
@@ -106,6 +109,10 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func sendBatch(ctx context.Context, pc *azeventhubs.ProducerClient, b *azeventhubs.EventDataBatch) error {
+	return pc.SendEventDataBatch(ctx, b, nil)
 }
 
 // The SDK's retries are turned down: this package retries, with the caller's deadline in view.
@@ -396,7 +403,7 @@ func (s *Sink) sendPartition(ctx context.Context, id string, records []flight.Re
 	}
 	send := func() error {
 		err := s.retry(ctx, "sending to partition "+id, func(ctx context.Context, pc *azeventhubs.ProducerClient) error {
-			return pc.SendEventDataBatch(ctx, batch, nil)
+			return s.sendBatch(ctx, pc, batch)
 		})
 		if err != nil {
 			s.forgetPartitions()
