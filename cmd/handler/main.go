@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	_ "github.com/opensky-eventhubs/handler/internal/prefault" // maps the binary in one call: see its doc
 )
 
 func main() {
