@@ -100,10 +100,24 @@ var decodeOptions = jsontext.AllowInvalidUTF8(true)
 // is an error wrapping ErrEnvelope. A state that does not fit the documented vector is left out
 // and listed in Rejected with its reason; the other states are kept.
 //
-// It reads the answer as a stream of JSON tokens (jsontext, the tokenizer of encoding/json/v2)
-// straight into State values: no tree of interfaces per state, and nullable fields point into a
-// few slabs allocated per snapshot rather than one allocation each.
+// Ordinary answers take a fast path (decodeFast, scan.go): a byte scanner for exactly the shape
+// OpenSky sends, with allocations per snapshot rather than per state. At the first thing out of
+// the ordinary (an escape in a string, an unknown key, a sensors list, a state to reject, broken
+// JSON) it gives up, and the whole body is decoded again by the reference decoder
+// (decodeTokens), which alone writes rejections and errors; both give the same Snapshot for what
+// the fast path takes.
 func Decode(body []byte) (Snapshot, error) {
+	if snap, ok := decodeFast(body); ok {
+		return snap, nil
+	}
+	return decodeTokens(body)
+}
+
+// decodeTokens is the reference decoder. It reads the answer as a stream of JSON tokens
+// (jsontext, the tokenizer of encoding/json/v2) straight into State values: no tree of
+// interfaces per state, and nullable fields point into a few slabs allocated per snapshot rather
+// than one allocation each.
+func decodeTokens(body []byte) (Snapshot, error) {
 	d := &decoder{dec: jsontext.NewDecoder(bytes.NewReader(body), decodeOptions), body: body}
 	snap, err := d.snapshot()
 	if err != nil {
