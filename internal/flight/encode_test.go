@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +76,69 @@ func TestEncodeEdgeValues(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("event %d:\n got %s\nwant %s", i, b.Records[i].Body, stdlib(t, &events[i]))
 		}
+	}
+}
+
+// Times as encoding/json writes them, through the encoder's cache of formatted seconds: seconds
+// that share a slot, times off UTC or with fractions, and a year too long for a slot in between.
+func TestEncodeTimes(t *testing.T) {
+	tp := time.Date(2021, 10, 17, 11, 49, 50, 0, time.UTC)
+	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	far = far.Add(time.Duration((tp.Unix()-far.Unix())%256+256) * time.Second) // tp's slot
+	if (far.Unix()-tp.Unix())%256 != 0 {
+		t.Fatal("far does not share tp's slot")
+	}
+	times := []time.Time{
+		tp, tp.Add(256 * time.Second), tp, tp.Add(time.Second), tp.Add(-256 * time.Second), tp,
+		tp.Add(time.Nanosecond), tp.In(time.FixedZone("X", 3600)), tp.Local(), {}, time.Unix(0, 0).UTC(),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), far, tp, far, tp,
+	}
+	var events []flight.Event
+	for i, tm := range times {
+		events = append(events, flight.Event{EventID: flight.EventID("a", int64(i)), SnapshotTime: tp, TimePosition: &times[i], LastContact: tm})
+	}
+	b, err := flight.Encode(tp, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range events {
+		if times[i].Year() > 9999 {
+			// encoding/json refuses the year; the text is still RFC 3339's.
+			want := `"` + times[i].Format(time.RFC3339Nano) + `"`
+			if !bytes.Contains(b.Records[i].Body, []byte(`"last_contact":`+want)) {
+				t.Errorf("event %d: %s, want last_contact %s", i, b.Records[i].Body, want)
+			}
+			continue
+		}
+		if want := stdlib(t, &events[i]); !bytes.Equal(b.Records[i].Body, want) {
+			t.Errorf("event %d:\n got %s\nwant %s", i, b.Records[i].Body, want)
+		}
+	}
+}
+
+// Events longer than the buffer's estimate: the buffer grows, and the bodies are still slices of
+// the NDJSON buffer, in order.
+func TestEncodeBufferGrows(t *testing.T) {
+	events := make([]flight.Event, 50)
+	for i := range events {
+		events[i] = flight.Event{EventID: flight.EventID("abc", int64(i)), ICAO24: "abc", OriginCountry: strings.Repeat("x", i*40)}
+	}
+	b, err := flight.Encode(time.Unix(1, 0), events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for i := range events {
+		body := stdlib(t, &events[i])
+		if !bytes.Equal(b.Records[i].Body, body) {
+			t.Fatalf("event %d:\n got %s\nwant %s", i, b.Records[i].Body, body)
+		}
+		if start := len(want); &b.NDJSON[start] != &b.Records[i].Body[0] {
+			t.Fatalf("event %d's body is not in the NDJSON buffer at %d", i, start)
+		}
+		want = append(append(want, body...), '\n')
+	}
+	if !bytes.Equal(b.NDJSON, want) {
+		t.Errorf("NDJSON differs from the bodies")
 	}
 }

@@ -3,7 +3,6 @@
 package flight
 
 import (
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -51,19 +50,46 @@ func EventID(icao24 string, lastContact int64) string {
 }
 
 // Transform turns the states of one snapshot into events. It is pure: the snapshot time comes in
-// with the snapshot. Events share the states' nullable values (no copies are made).
+// with the snapshot. Events share the states' nullable values (no copies are made). It allocates
+// per snapshot, not per state: the events' ids are substrings of one buffer, and trimmed
+// callsigns and time positions are held in one slab each, so any event kept keeps those alive.
 func Transform(snap opensky.Snapshot) []Event {
 	snapTime := time.Unix(snap.Time, 0).UTC()
 	events := make([]Event, len(snap.States))
-	// Time positions point into one slab, as the decoder's nullable fields do.
+	// Time positions and trimmed callsigns point into one slab each, as the decoder's nullable
+	// fields do.
 	times := make([]time.Time, 0, len(snap.States))
+	var callsigns []string
+	// All event ids are written to one buffer, and each event's is a substring of it: a Builder's
+	// String does not copy, and what it has returned stays unchanged as it grows. The size is for
+	// icao24, '-' and a 10-digit unix time; should that be short, the Builder grows and the ids
+	// written so far stay in the old buffer.
+	var ids strings.Builder
+	ids.Grow(len(snap.States) * (6 + 1 + 10))
+	var digits [20]byte
 	for i := range snap.States {
 		s := &snap.States[i]
 		e := &events[i]
-		e.EventID = EventID(s.ICAO24, s.LastContact)
+		start := ids.Len()
+		ids.WriteString(s.ICAO24)
+		ids.WriteByte('-')
+		ids.Write(strconv.AppendInt(digits[:0], s.LastContact, 10))
+		e.EventID = ids.String()[start:]
 		e.SnapshotTime = snapTime
 		e.ICAO24 = s.ICAO24
-		e.Callsign = trimCallsign(s.Callsign)
+		// OpenSky pads callsigns with spaces; an empty one becomes null.
+		e.Callsign = s.Callsign
+		if c := s.Callsign; c != nil {
+			if t := strings.TrimSpace(*c); t == "" {
+				e.Callsign = nil
+			} else if len(t) != len(*c) {
+				if callsigns == nil {
+					callsigns = make([]string, 0, len(snap.States)-i)
+				}
+				callsigns = append(callsigns, t)
+				e.Callsign = &callsigns[len(callsigns)-1]
+			}
+		}
 		e.OriginCountry = s.OriginCountry
 		if s.TimePosition != nil {
 			times = append(times, time.Unix(*s.TimePosition, 0).UTC())
@@ -85,21 +111,6 @@ func Transform(snap opensky.Snapshot) []Event {
 		e.Category = s.Category
 	}
 	return events
-}
-
-// trimCallsign drops OpenSky's space padding; an empty callsign becomes null.
-func trimCallsign(c *string) *string {
-	if c == nil {
-		return nil
-	}
-	t := strings.TrimSpace(*c)
-	if t == "" {
-		return nil
-	}
-	if t == *c {
-		return c
-	}
-	return &t
 }
 
 // Record is one encoded event, ready for a sink.
@@ -126,40 +137,59 @@ func (b Batch) Bytes() int { return len(b.NDJSON) - len(b.Records) }
 // of a tick's CPU path together.
 func Encode(snapshotTime time.Time, events []Event) (Batch, error) {
 	// A world snapshot's events take about 420 bytes each; grow once instead of doubling.
-	buf := make([]byte, 0, len(events)*448)
-	ends := make([]int, len(events))
-	tc := timeCache{}
+	size := len(events) * 448
+	buf := make([]byte, 0, size)
+	records := make([]Record, len(events))
+	var tc timeCache
 	for i := range events {
-		buf = appendEvent(buf, &events[i], tc)
+		start := len(buf)
+		buf = appendEvent(buf, &events[i], &tc)
+		r := &records[i]
+		r.ID, r.Key, r.Body = events[i].EventID, events[i].ICAO24, buf[start:len(buf):len(buf)]
 		buf = append(buf, '\n')
-		ends[i] = len(buf)
 	}
-	b := Batch{SnapshotTime: snapshotTime, NDJSON: buf, Records: make([]Record, len(events))}
-	start := 0
-	for i, end := range ends {
-		b.Records[i] = Record{ID: events[i].EventID, Key: events[i].ICAO24, Body: buf[start : end-1 : end-1]}
-		start = end
+	if cap(buf) != size {
+		// The buffer grew: bodies written before are in an old one.
+		start := 0
+		for i := range records {
+			end := start + len(records[i].Body)
+			records[i].Body = buf[start:end:end]
+			start = end + 1
+		}
 	}
-	return b, nil
+	return Batch{SnapshotTime: snapshotTime, Records: records, NDJSON: buf}, nil
 }
 
-// timeCache holds the quoted text of each second formatted so far in one snapshot: its times
-// (snapshot_time, time_position, last_contact) fall within a few minutes of each other.
-type timeCache map[int64][]byte
+// timeCache holds the quoted text of seconds formatted so far in one snapshot, direct-mapped by
+// the second: a snapshot's times (snapshot_time, time_position, last_contact) fall within a few
+// minutes of each other, so they seldom collide.
+type timeCache struct {
+	slots [256]struct {
+		unix int64
+		ok   bool
+		txt  [len(`"2006-01-02T15:04:05Z"`)]byte
+	}
+}
 
-func (c timeCache) append(b []byte, t time.Time) []byte {
+func (c *timeCache) append(b []byte, t time.Time) []byte {
 	if t.Nanosecond() != 0 || t.Location() != time.UTC {
 		return t.AppendFormat(b, `"`+time.RFC3339Nano+`"`)
 	}
-	txt, ok := c[t.Unix()]
-	if !ok {
-		txt = t.AppendFormat(nil, `"`+time.RFC3339Nano+`"`)
-		c[t.Unix()] = txt
+	u := t.Unix()
+	s := &c.slots[uint64(u)%uint64(len(c.slots))]
+	if !s.ok || s.unix != u {
+		var buf [64]byte
+		txt := t.AppendFormat(buf[:0], `"`+time.RFC3339Nano+`"`)
+		if len(txt) != len(s.txt) { // a year outside 0000-9999
+			return append(b, txt...)
+		}
+		copy(s.txt[:], txt)
+		s.unix, s.ok = u, true
 	}
-	return append(b, txt...)
+	return append(b, s.txt[:]...)
 }
 
-func appendEvent(b []byte, e *Event, tc timeCache) []byte {
+func appendEvent(b []byte, e *Event, tc *timeCache) []byte {
 	b = append(b, `{"event_id":`...)
 	b = appendString(b, e.EventID)
 	b = append(b, `,"snapshot_time":`...)
@@ -222,38 +252,30 @@ func appendEvent(b []byte, e *Event, tc timeCache) []byte {
 
 // appendString quotes s as JSON; invalid UTF-8 becomes U+FFFD, as encoding/json does.
 func appendString(b []byte, s string) []byte {
-	b, _ = jsontext.AppendQuote(b, s)
-	return b
+	for i := 0; i < len(s); i++ {
+		if !plain[s[i]] {
+			b, _ = jsontext.AppendQuote(b, s)
+			return b
+		}
+	}
+	// Nothing to escape: ids, callsigns, most countries.
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
+
+// plain marks the bytes a JSON string holds as they are, whatever the escaping options: printable
+// ASCII but for the quote, the backslash and the characters HTML escaping would replace.
+var plain = func() (p [256]bool) {
+	for c := ' '; c <= '~'; c++ {
+		p[c] = !strings.ContainsRune(`"\<>&`, c)
+	}
+	return p
+}()
 
 func appendOptString(b []byte, s *string) []byte {
 	if s == nil {
 		return append(b, "null"...)
 	}
 	return appendString(b, *s)
-}
-
-// appendOptFloat formats a number as encoding/json does (ES6 style: no exponent between 1e-6
-// and 1e21, the shortest text that reads back the same).
-func appendOptFloat(b []byte, f *float64) []byte {
-	if f == nil {
-		return append(b, "null"...)
-	}
-	x := *f
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return append(b, "null"...) // cannot come from JSON input; never emit invalid JSON
-	}
-	format := byte('f')
-	if a := math.Abs(x); a != 0 && (a < 1e-6 || a >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, x, format, -1, 64)
-	if format == 'e' {
-		// clean up e-09 to e-9
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
 }

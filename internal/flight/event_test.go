@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +146,52 @@ func TestRecordingsEncodeToSchema(t *testing.T) {
 				t.Errorf("Bytes() = %d, want %d", b.Bytes(), total)
 			}
 		})
+	}
+}
+
+// Event ids cut from Transform's one string are EventID's, whatever the lengths of icao24 and
+// last contact; trimmed callsigns are the states' trimmed.
+func TestTransformEventIDs(t *testing.T) {
+	var states []opensky.State
+	for _, rec := range recordings.States {
+		snap, err := opensky.Decode(recordings.Read(t, "states/"+rec.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		states = append(states, snap.States...)
+	}
+	for _, lc := range []int64{0, 7, -1, -1634471390, 1634471390, 99999999999, 1 << 62, math.MinInt64, math.MaxInt64} {
+		for _, icao := range []string{"", "a", "3c6444", "long-icao24-value"} {
+			states = append(states, opensky.State{ICAO24: icao, LastContact: lc, Callsign: ptr(" X ")})
+		}
+	}
+	events := flight.Transform(opensky.Snapshot{Time: 1634471390, States: states})
+	for i, s := range states {
+		e := events[i]
+		if want := flight.EventID(s.ICAO24, s.LastContact); e.EventID != want {
+			t.Fatalf("state %d: event id %q, want %q", i, e.EventID, want)
+		}
+		var want *string
+		if s.Callsign != nil && strings.TrimSpace(*s.Callsign) != "" {
+			want = ptr(strings.TrimSpace(*s.Callsign))
+		}
+		if (e.Callsign == nil) != (want == nil) || e.Callsign != nil && *e.Callsign != *want {
+			t.Fatalf("state %d: callsign %v, want %v", i, e.Callsign, want)
+		}
+	}
+}
+
+// Transform allocates per snapshot, not per state.
+func TestTransformAllocsPerSnapshot(t *testing.T) {
+	states := make([]opensky.State, 1000)
+	for i := range states {
+		states[i] = opensky.State{
+			ICAO24: fmt.Sprintf("%06x", i), Callsign: ptr(fmt.Sprintf("DLH%d  ", i)), OriginCountry: "Germany",
+			TimePosition: ptr(int64(1634471389 - i)), LastContact: int64(1634471390 - i), Longitude: ptr(6.1),
+		}
+	}
+	snap := opensky.Snapshot{Time: 1634471390, States: states}
+	if n := testing.AllocsPerRun(10, func() { flight.Transform(snap) }); n >= 10 {
+		t.Errorf("Transform of %d states: %v allocations, want fewer than 10", len(states), n)
 	}
 }
