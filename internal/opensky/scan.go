@@ -384,18 +384,16 @@ func comma(b []byte, i int) int {
 	if i < len(b)-1 && b[i] == ',' && b[i+1] > ' ' { // as OpenSky sends it
 		return i + 1
 	}
-	if i = skipSpace(b, i); i >= len(b) || b[i] != ',' {
-		return -1
-	}
-	if i = skipSpace(b, i+1); i >= len(b) {
-		return -1
-	}
-	return i
+	return separator(b, i, ',')
 }
 
 // colon does for an object member's colon what comma does for a comma.
-func colon(b []byte, i int) int {
-	if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
+func colon(b []byte, i int) int { return separator(b, i, ':') }
+
+// separator skips whitespace, the byte sep and whitespace, and returns where the next value
+// starts, or -1.
+func separator(b []byte, i int, sep byte) int {
+	if i = skipSpace(b, i); i >= len(b) || b[i] != sep {
 		return -1
 	}
 	if i = skipSpace(b, i+1); i >= len(b) {
