@@ -13,8 +13,8 @@ type Schedule struct {
 	expr  string
 	sched cron.Schedule
 	// Firings over one week, counted at parse time (it is on the cold-start path).
-	firings      int
-	minGap, span time.Duration
+	firings int
+	minGap  time.Duration
 }
 
 var parser = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow)
@@ -33,12 +33,12 @@ func ParseSchedule(expr string) (Schedule, error) {
 	if err != nil {
 		return Schedule{}, fmt.Errorf("does not parse (%v)", err)
 	}
-	sch := Schedule{expr: expr, sched: s}
-	if spec, ok := s.(*cron.SpecSchedule); ok {
-		sch.firings, sch.minGap, sch.span = count(spec)
-	} else {
-		sch.firings, sch.minGap, sch.span = sch.walk()
+	spec, ok := s.(*cron.SpecSchedule)
+	if !ok { // the parser makes nothing else of six fields
+		return Schedule{}, fmt.Errorf("is not a cron expression")
 	}
+	sch := Schedule{expr: expr, sched: s}
+	sch.firings, sch.minGap = count(spec)
 	return sch, nil
 }
 
@@ -53,58 +53,23 @@ func (s Schedule) Next(t time.Time) time.Time {
 	return s.sched.Next(t.UTC())
 }
 
-// maxFirings bounds the walk over a week of firings (a few milliseconds); past it the rate is
-// extrapolated from the span the firings walked cover.
-const maxFirings = 5_000
-
 // week is the span over which firings are counted, so that day-of-week fields average out.
 var weekStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
 
 // CallsPerDay is the mean number of firings a day over one week.
 func (s Schedule) CallsPerDay() float64 {
-	if s.firings == 0 {
-		return 0
-	}
-	return float64(s.firings) / s.span.Hours() * 24
+	return float64(s.firings) / 7
 }
 
 // MinInterval is the shortest gap between two firings within a week (0 when it fires once or never).
 func (s Schedule) MinInterval() time.Duration { return s.minGap }
 
-func (s Schedule) walk() (n int, minGap, span time.Duration) {
-	if s.sched == nil {
-		return 0, 0, 0
-	}
-	end := weekStart.AddDate(0, 0, 7)
-	prev := time.Time{}
-	t := weekStart.Add(-time.Second)
-	for n < maxFirings {
-		t = s.sched.Next(t)
-		if t.IsZero() || !t.Before(end) {
-			break
-		}
-		if !prev.IsZero() {
-			if g := t.Sub(prev); minGap == 0 || g < minGap {
-				minGap = g
-			}
-		}
-		prev = t
-		n++
-	}
-	span = end.Sub(weekStart)
-	if n == maxFirings {
-		// The walk covered up to the next firing after the last one counted.
-		span = s.sched.Next(prev).Sub(weekStart)
-	}
-	return n, minGap, span
-}
-
-// count counts the firings of a cron spec over the week that walk walks, as walk would find them
-// but without calling Next per firing (a fifteen-minute schedule's week took half a millisecond
+// count counts the firings of a cron spec over the week from weekStart, and the shortest gap
+// between two of them, without calling Next per firing (a fifteen-minute schedule's week took half a millisecond
 // that way, at start-up): a day fires at every combination of the hour, minute and second
 // fields' values when its date matches the day, day-of-week and month fields. Times are UTC, so
 // every day has the same times.
-func count(spec *cron.SpecSchedule) (n int, minGap, span time.Duration) {
+func count(spec *cron.SpecSchedule) (n int, minGap time.Duration) {
 	// The seconds of the day at which a matching day fires, in order.
 	var times []int
 	for h := range 24 {
@@ -142,7 +107,7 @@ func count(spec *cron.SpecSchedule) (n int, minGap, span time.Duration) {
 		}
 		last = i*day + times[len(times)-1]
 	}
-	return n, time.Duration(gap) * time.Second, 7 * day * time.Second
+	return n, time.Duration(gap) * time.Second
 }
 
 // dayMatches is robfig/cron's rule for a date: the month must match, and the day of the month and

@@ -2,9 +2,32 @@ package config
 
 import (
 	"testing"
+	"time"
 
 	"github.com/robfig/cron/v3"
 )
+
+// maxFirings bounds walk: past it the walk would take long.
+const maxFirings = 5_000
+
+// walk finds a week's firings the slow way, with the cron library's own Next: the oracle for count.
+func walk(sched cron.Schedule) (n int, minGap time.Duration) {
+	end := weekStart.AddDate(0, 0, 7)
+	prev := time.Time{}
+	for t := weekStart.Add(-time.Second); n < maxFirings; n++ {
+		t = sched.Next(t)
+		if t.IsZero() || !t.Before(end) {
+			break
+		}
+		if !prev.IsZero() {
+			if g := t.Sub(prev); minGap == 0 || g < minGap {
+				minGap = g
+			}
+		}
+		prev = t
+	}
+	return n, minGap
+}
 
 // count must find what walking the week with the cron library's own Next finds.
 func TestCountAgreesWithWalk(t *testing.T) {
@@ -22,13 +45,13 @@ func TestCountAgreesWithWalk(t *testing.T) {
 		if _, ok := s.sched.(*cron.SpecSchedule); !ok {
 			t.Fatalf("%q: not a cron.SpecSchedule", expr)
 		}
-		n, gap, span := count(s.sched.(*cron.SpecSchedule))
-		wn, wgap, wspan := s.walk()
+		n, gap := count(s.sched.(*cron.SpecSchedule))
+		wn, wgap := walk(s.sched)
 		if wn >= maxFirings {
 			t.Fatalf("%q: pick an expression the walk counts in full", expr)
 		}
-		if n != wn || gap != wgap || span != wspan {
-			t.Errorf("%q: count gives %d firings, gap %s, span %s; the walk %d, %s, %s", expr, n, gap, span, wn, wgap, wspan)
+		if n != wn || gap != wgap {
+			t.Errorf("%q: count gives %d firings, gap %s; the walk %d, %s", expr, n, gap, wn, wgap)
 		}
 	}
 }
