@@ -164,15 +164,6 @@ func cpuSink(b *testing.B) *Sink {
 	return s
 }
 
-func groupByPartition(b flight.Batch, ids []string) [][]int {
-	groups := make([][]int, len(ids))
-	for i := range b.Records {
-		p := partitionIndex(b.Records[i].Key, len(ids))
-		groups[p] = append(groups[p], i)
-	}
-	return groups
-}
-
 // countStates counts the vectors in a body (accepted and rejected), for the per-state metrics.
 func countStates(tb testing.TB, body []byte) int {
 	tb.Helper()
@@ -306,12 +297,9 @@ func BenchmarkStep(b *testing.B) {
 	b.Run("encode", func(b *testing.B) {
 		measure(b, states, false, func() error { _, err := flight.Encode(snapTime, events); return err })
 	})
-	b.Run("partition", func(b *testing.B) {
-		measure(b, states, false, func() error { groupByPartition(batch, benchPartitions); return nil })
-	})
 	s, ctx := cpuSink(b), context.Background()
 	b.Run("batch", func(b *testing.B) {
-		// Publish without the wire: partition assignment again, and the SDK's batching.
+		// Publish without the wire: partition assignment and the SDK's batching.
 		measure(b, states, false, func() error { _, err := s.Publish(ctx, batch); return err })
 	})
 }
