@@ -380,7 +380,9 @@ func (s *Sink) Publish(ctx context.Context, b flight.Batch) (sink.Report, error)
 // contentType is shared by every event; the SDK only reads it.
 var contentType = flight.ContentType
 
-// schemaProps is shared by every event; the SDK copies it into each message.
+// schemaProps is shared by every event. Events are added as AMQP messages, whose application
+// properties the SDK marshals as they are (an EventData's it would copy, once per event); nothing
+// writes to the map.
 var schemaProps = map[string]any{SchemaVersionProperty: flight.SchemaVersion}
 
 // sendPartition sends the records at idx to one partition, in order, filling each batch up to the
@@ -418,10 +420,21 @@ func (s *Sink) sendPartition(ctx context.Context, id string, records []flight.Re
 	if err := newBatch(); err != nil {
 		return pr, fmt.Errorf("partition %s: creating a batch: %w", id, err)
 	}
-	for _, i := range idx {
+	// Each event is the same AMQP message an EventData with these fields makes (one data section,
+	// the content type, the message id, the schema_version property), added as an
+	// AMQPAnnotatedMessage: the SDK marshals it at once, so one message is reused for every event,
+	// and the body sections come from one slice, in the order of idx.
+	sections := make([][]byte, len(idx))
+	msg := &azeventhubs.AMQPAnnotatedMessage{
+		ApplicationProperties: schemaProps,
+		Properties:            &azeventhubs.AMQPAnnotatedMessageProperties{ContentType: &contentType},
+	}
+	for k, i := range idx {
 		r := &records[i]
-		ev := &azeventhubs.EventData{Body: r.Body, ContentType: &contentType, MessageID: &r.ID, Properties: schemaProps}
-		err := batch.AddEventData(ev, nil)
+		sections[k] = r.Body
+		msg.Body.Data = sections[k : k+1 : k+1]
+		msg.Properties.MessageID = r.ID
+		err := batch.AddAMQPAnnotatedMessage(msg, nil)
 		if errors.Is(err, azeventhubs.ErrEventDataTooLarge) && batch.NumEvents() > 0 {
 			// The batch is full: send it and start the next one with this event.
 			if err := send(); err != nil {
@@ -430,7 +443,7 @@ func (s *Sink) sendPartition(ctx context.Context, id string, records []flight.Re
 			if err := newBatch(); err != nil {
 				return pr, fmt.Errorf("partition %s: creating a batch: %w", id, err)
 			}
-			err = batch.AddEventData(ev, nil)
+			err = batch.AddAMQPAnnotatedMessage(msg, nil)
 		}
 		switch {
 		case errors.Is(err, azeventhubs.ErrEventDataTooLarge):
