@@ -75,9 +75,13 @@ func (s *Sink) retry(ctx context.Context, what string, fn func(ctx context.Conte
 
 // deadlineBound wraps the retry schedule: it stops when the next wait would end past ctx's
 // deadline (a try that cannot finish in time is not worth starting), and logs each retry it allows.
+// The schedule is made at the first retry: most calls succeed at once and never need it.
 func (s *Sink) deadlineBound(ctx context.Context, what string, tries *int, last *error) backoff {
-	b := s.backoff()
+	var b backoff
 	return retry.BackoffFunc(func() (time.Duration, bool) {
+		if b == nil {
+			b = s.backoff()
+		}
 		next, stop := b.Next()
 		if stop {
 			return 0, true
