@@ -108,7 +108,12 @@ type results struct {
 	cum      map[string]float64 // function -> cum% on the world recording
 	cum1k    map[string]float64
 	cum100k  map[string]float64
+	// runtime variants of the path at small sizes (run.sh 1c): variant -> benchmark -> counts
+	runtime map[string]map[string][]bench
 }
+
+// runtimeVariants are the settings run.sh 1c runs the small inputs under, in the order shown.
+var runtimeVariants = []string{"default", "GOMAXPROCS=1", "GOGC=400"}
 
 func load(dir string) (*results, error) {
 	r := &results{dir: dir}
@@ -121,6 +126,13 @@ func load(dir string) (*results, error) {
 	}
 	if r.gobench, err = loadBench(filepath.Join(dir, "gobench.txt")); err != nil {
 		return nil, err
+	}
+	r.runtime = map[string]map[string][]bench{}
+	for _, v := range runtimeVariants {
+		// Optional: results from before run.sh had section 1c lack them.
+		if b, err := loadBench(filepath.Join(dir, "gobench-runtime-"+v+".txt")); err == nil {
+			r.runtime[v] = b
+		}
 	}
 	if r.publish, err = loadBench(filepath.Join(dir, "publish.txt")); err != nil {
 		return nil, err
@@ -405,12 +417,41 @@ func median(v []float64) float64 {
 }
 
 // metric is the median of one unit over the counts of a benchmark.
-func (r *results) metric(name, unit string) float64 {
+func (r *results) metric(name, unit string) float64 { return benchMedian(r.gobench[name], unit) }
+
+// benchMedian is the median of one unit over counts.
+func benchMedian(counts []bench, unit string) float64 {
 	var v []float64
-	for _, b := range r.gobench[name] {
+	for _, b := range counts {
 		v = append(v, b[unit])
 	}
 	return median(v)
+}
+
+// runtimeFinding says, from run.sh 1c, how the path/floor ratio on in (or, for synth-1k, the
+// 10k-vs-1k ratio) moves when the runtime has one P or a larger GC target ("" without those results).
+func (r *results) runtimeFinding(in string) string {
+	if len(r.runtime) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, v := range runtimeVariants {
+		b := r.runtime[v]
+		pf := pairedRatio(b["BenchmarkCPUPath/"+in+"/path"], b["BenchmarkCPUPath/"+in+"/floor"], "ns/op")
+		flat := pairedRatio(b["BenchmarkCPUPath/synth-10k/path"], b["BenchmarkCPUPath/synth-1k/path"], "ns/state")
+		if math.IsNaN(pf) || math.IsNaN(flat) {
+			continue
+		}
+		if in == "synth-1k" {
+			parts = append(parts, fmt.Sprintf("%s: 10k states at %s of 1k's cost per state", v, x(flat)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s: %s of the floor on %s", v, x(pf), in))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " The same inputs under other runtime settings (section 1e): " + strings.Join(parts, "; ") + "."
 }
 
 // pairedRatio is the median over counts of num/den, each count's pair measured back to back.
@@ -581,7 +622,12 @@ func (r *results) write(w io.Writer) {
 			measured: fmt.Sprintf("%s on the world recording; %s to %s over all inputs", x(pathOverFloor), x(floorLo), x(floorHi)),
 			met:      len(overFloor) == 0,
 			miss:     fmt.Sprintf("on %s: up to %s over 3x", strings.Join(overFloor, ", "), x(floorHi/3)),
-			finding:  cpuFinding,
+			finding: fmt.Sprintf("The inputs over 3x are the smallest. A tick has costs that do not depend on its size: "+
+				"per partition with events, a goroutine, an EventDataBatch from the SDK (NewEventDataBatch looks the link up and "+
+				"formats a log prefix) and two calls through the retry layer (a deadline and a timer each); the 6-state "+
+				"recording takes %s per tick against %s for its floor.%s",
+				ms(r.metric("BenchmarkCPUPath/small-2018-02-13/path", "ns/op")/1e9), ms(r.metric("BenchmarkCPUPath/small-2018-02-13/floor", "ns/op")/1e9),
+				r.runtimeFinding("small-2018-02-13")),
 		},
 		{
 			what: "Cost per state, 1k..100k states (warm heap)", goal: "flat within 1.2x",
@@ -592,10 +638,11 @@ func (r *results) write(w io.Writer) {
 				"for much of it. CPU profiles of the path "+
 				"(`-test.cpuprofile`, 4 s each): at 1k states %s; at 100k %s. Peak RSS grows from %s MB at 1k to %s MB "+
 				"at 100k: the GC's fixed costs weigh most on small heaps (below its 4 MB minimum), marking and cache "+
-				"misses on large ones.",
+				"misses on large ones.%s",
 				flatWorst, x(pairedRatio(r.gobench["BenchmarkCPUPath/synth-"+flatWorst+"/floor"], r.gobench["BenchmarkCPUPath/synth-1k/floor"], "ns/state")),
 				runtimeShares(r.cum1k), runtimeShares(r.cum100k),
-				num(r.metric("BenchmarkCPUPath/synth-1k/path", "peak-RSS-MB"), 0), num(r.metric("BenchmarkCPUPath/synth-100k/path", "peak-RSS-MB"), 0)),
+				num(r.metric("BenchmarkCPUPath/synth-1k/path", "peak-RSS-MB"), 0), num(r.metric("BenchmarkCPUPath/synth-100k/path", "peak-RSS-MB"), 0),
+				r.runtimeFinding("synth-1k")),
 		},
 		r.coldTarget("Cold start, file sink (exec until GET / answers)", coldFile, coldHello, nil),
 		r.coldTarget("Cold start, eventhub sink (as in Azure)", coldEH, coldHello, coldFile),
@@ -656,7 +703,7 @@ func (r *results) write(w io.Writer) {
 	p("## 1. The per-tick CPU path\n\n")
 	p("Decode, Transform, Encode and `Sink.Publish` up to the wire, as `internal/eventhub/cpupath_bench_test.go` " +
 		"calls them: partition assignment (4 partitions), an `EventDataBatch` per partition from the SDK and " +
-		"`AddEventData` of each event (the AMQP encoding). The SDK builds a batch only on a link to a hub, so the sink is " +
+		"`AddAMQPAnnotatedMessage` of each event (the AMQP encoding). The SDK builds a batch only on a link to a hub, so the sink is " +
 		"connected to the local peer and only its send, putting each full batch on the wire, is a no-op; sending is " +
 		"measured against the peer in 1d. The floor is `json.Unmarshal` of the same bytes into `any`. Synthetic snapshots are real state vectors " +
 		"from the world and North America recordings, drawn at random (fixed seed), each with its own icao24. " +
@@ -759,6 +806,33 @@ func (r *results) write(w io.Writer) {
 			return median(f)
 		}
 		p("| %s | %s | %s | %s | %s |\n", c, ms(get("ns/op")/1e9), num(get("ns/state"), 0), num(get("B/state"), 0), num(get("allocs/state"), 1))
+	}
+
+	if len(r.runtime) > 0 {
+		p("\n### 1e. The runtime's part at small sizes\n\n")
+		p("The path and its floor on the smallest inputs again, under three settings of the Go runtime, in two passes " +
+			"that alternate them: as everywhere else (two Ps, GOGC=100); with one P (`GOMAXPROCS=1`: no goroutine " +
+			"hand-offs between threads, no GC worker beside the path); and with `GOGC=400` (a GC cycle every 5x the live heap " +
+			"instead of 2x, and a 16 MB minimum instead of 4 MB). The product runs with the defaults; this table only says how " +
+			"much of the cost at these sizes is the runtime's rather than the path's code.\n\n")
+		command("runtime")
+		p("| input | variant | floor | path | path/floor | path per tick | path vs its 1k cost per state |\n|---|---|---|---|---|---|---|\n")
+		for _, in := range []string{"small-2018-02-13", "synth-1k", "synth-10k"} {
+			for _, v := range runtimeVariants {
+				b := r.runtime[v]
+				path, floor := b["BenchmarkCPUPath/"+in+"/path"], b["BenchmarkCPUPath/"+in+"/floor"]
+				if len(path) == 0 {
+					continue
+				}
+				vs1k := ""
+				if strings.HasPrefix(in, "synth-") {
+					vs1k = x(pairedRatio(path, b["BenchmarkCPUPath/synth-1k/path"], "ns/state"))
+				}
+				p("| %s | %s | %s ns/state | %s ns/state | %s | %s | %s |\n", in, v,
+					num(benchMedian(floor, "ns/state"), 0), num(benchMedian(path, "ns/state"), 0),
+					x(pairedRatio(path, floor, "ns/op")), ms(benchMedian(path, "ns/op")/1e9), vs1k)
+			}
+		}
 	}
 
 	// 2. Whole tick.

@@ -1,9 +1,9 @@
 package eventhub
 
 // Benchmarks of the per-tick CPU path: Decode -> Transform -> Encode -> Sink.Publish up to the
-// wire (partition assignment, the SDK's EventDataBatch per partition, AddEventData per event), on
-// each recording and on 1k..100k states resampled from the real ones, next to the floor (a bare
-// encoding/json decode of the same bytes). bench/run.sh runs them and writes BENCHMARKS.md.
+// wire (partition assignment, the SDK's EventDataBatch per partition, AddAMQPAnnotatedMessage per
+// event), on each recording and on 1k..100k states resampled from the real ones, next to the floor
+// (a bare encoding/json decode of the same bytes). bench/run.sh runs them and writes BENCHMARKS.md.
 //
 // The SDK builds an EventDataBatch only on a link to a hub (the link gives the size limit), so
 // the path's sink is connected to the local Event Hubs peer (or EVENTHUB_TEST_CONNECTION_STRING)
