@@ -548,8 +548,9 @@ func (r *results) write(w io.Writer) {
 	cpu := r.cpu[world]
 	pyOverGo := roundRatio(cpu["py"], cpu["go"], func(s sample) float64 { return cpuPathSec(s) })
 	pyBatchOverGo := roundRatio(cpu["pybatch"], cpu["go"], func(s sample) float64 { return cpuPathSec(s) })
-	rssGoOverPy := roundRatio(cpu["go"], cpu["py"], func(s sample) float64 { return s.time.rssKB })
-	rssGoOverPyBatch := roundRatio(cpu["go"], cpu["pybatch"], func(s sample) float64 { return s.time.rssKB })
+	// Peak RSS is compared on the in-loop high-water marks, which every way measures the same way.
+	rssGoOverPy := roundRatio(cpu["go"], cpu["py"], inLoopRSS)
+	rssGoOverPyBatch := roundRatio(cpu["go"], cpu["pybatch"], inLoopRSS)
 	tick := r.tick[world]
 	goOverNodeWall := roundRatio(tick["go"], tick["node"], func(s sample) float64 { return s.time.wall })
 	goOverNodeCPU := roundRatio(tick["go"], tick["node"], func(s sample) float64 { return s.time.cpu() })
@@ -755,14 +756,16 @@ func (r *results) write(w io.Writer) {
 		"`EventDataBatch.add` of each event into batches built with an explicit 1 MB size (`--batch`, median of 3: the " +
 		"same steps as Go's path); Node (`bench/node/send.js cpu`: `JSON.parse`, an object per state, " +
 		"`JSON.stringify` per event, as the SDK encodes an object body; median of 5). Rounds rotate the order. " +
-		"\"in-loop peak\" is each process's RSS high-water mark reset just before its loop; \"process peak\" is " +
-		"`/usr/bin/time`'s maximum RSS of the whole process (runtime and imports included); \"RSS before the data\" is " +
-		"the process's RSS before it reads the file (runtime, imports; for Go, the test binary).\n\n")
+		"\"in-loop peak\" is each process's RSS high-water mark (`VmHWM`) reset just before its loop (`/proc/self/clear_refs`), " +
+		"so it counts the runtime, the imports and the input as well as the loop's own memory; the ratios use it. " +
+		"\"max RSS\" is `/usr/bin/time`'s, a cross-check: the kernel resets it with the high-water mark, so it is the " +
+		"peak from the loop to the exit (each run measures one loop only). \"RSS before the data\" is the process's RSS " +
+		"before it reads the file (runtime, imports; for Go, the test binary).\n\n")
 	command("cpu-go")
 	command("cpu-py")
 	command("cpu-pybatch")
 	command("cpu-node")
-	p("| recording | way | per tick | Go is faster by | RSS before the data | in-loop peak RSS | process peak RSS | Go's process RSS is |\n|---|---|---|---|---|---|---|---|\n")
+	p("| recording | way | per tick | Go is faster by | RSS before the data | in-loop peak RSS | max RSS | Go's peak RSS is |\n|---|---|---|---|---|---|---|---|\n")
 	for _, rec := range []string{world, na} {
 		c := r.cpu[rec]
 		if c == nil {
@@ -776,7 +779,7 @@ func (r *results) write(w io.Writer) {
 			faster, rss := "", ""
 			if impl.key != "go" {
 				faster = x(roundRatio(s, c["go"], cpuPathSec))
-				rss = x(roundRatio(c["go"], s, func(s sample) float64 { return s.time.rssKB })) + " of it"
+				rss = x(roundRatio(c["go"], s, inLoopRSS)) + " of it"
 			}
 			p("| %s | %s | %s | %s | %s MB | %s MB | %s | %s |\n", rec, impl.name, ms(med(s, cpuPathSec)), faster,
 				num(med(s, baseRSS), 0), num(med(s, inLoopRSS), 0), mb(med(s, func(s sample) float64 { return s.time.rssKB })), rss)
