@@ -703,7 +703,7 @@ func (r *results) write(w io.Writer) {
 	// 1. CPU path.
 	p("## 1. The per-tick CPU path\n\n")
 	p("Decode, Transform, Encode and `Sink.Publish` up to the wire, as `internal/eventhub/cpupath_bench_test.go` " +
-		"calls them: partition assignment (4 partitions), an `EventDataBatch` per partition from the SDK and " +
+		"calls them: Encode on the `flight.Encoder` of the ops before, whose buffers `tick.Runner` keeps from tick to tick; partition assignment (4 partitions), an `EventDataBatch` per partition from the SDK and " +
 		"`AddAMQPAnnotatedMessage` of each event (the AMQP encoding). The SDK builds a batch only on a link to a hub, so the sink is " +
 		"connected to the local peer and only its send, putting each full batch on the wire, is a no-op; sending is " +
 		"measured against the peer in 1d. The floor is `json.Unmarshal` of the same bytes into `any`. Synthetic snapshots are real state vectors " +
@@ -726,8 +726,8 @@ func (r *results) write(w io.Writer) {
 	}
 	p("\n### 1a. Cost per state from 1k to 100k states\n\n")
 	p("Warm: the heap is reused from the op before (go test's steady state). Cold (`BenchmarkCPUPathCold`): the heap is " +
-		"handed back to the OS before each op, as in a handler that idles between ticks; each op then faults its memory " +
-		"in again. Ratios are to 1k, per count, median; \"floor vs 1k\" is the same ratio for the bare encoding/json " +
+		"handed back to the OS before each op, as in a handler that idles between ticks (all but the Encoder's buffers, " +
+		"which the Runner keeps); each op then faults its memory in again. Ratios are to 1k, per count, median; \"floor vs 1k\" is the same ratio for the bare encoding/json " +
 		"decode, which shares the runtime's behaviour at each heap size but none of the path's code.\n\n")
 	p("| states | warm ns/state | vs 1k | cold ns/state | vs 1k | floor vs 1k | peak RSS (warm) |\n|---|---|---|---|---|---|---|\n")
 	for _, in := range synthOrder {

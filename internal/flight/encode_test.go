@@ -3,6 +3,7 @@ package flight_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -140,5 +141,74 @@ func TestEncodeBufferGrows(t *testing.T) {
 	}
 	if !bytes.Equal(b.NDJSON, want) {
 		t.Errorf("NDJSON differs from the bodies")
+	}
+}
+
+// checkBatch holds b to what Encode (a fresh Encoder) makes of the same events: the same bodies,
+// ids and keys, each body a slice of the NDJSON buffer, in order.
+func checkBatch(t *testing.T, b flight.Batch, events []flight.Event) {
+	t.Helper()
+	fresh, err := flight.Encode(b.SnapshotTime, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Records) != len(events) || !bytes.Equal(b.NDJSON, fresh.NDJSON) {
+		t.Fatalf("%d records, NDJSON %d bytes; want %d, %d", len(b.Records), len(b.NDJSON), len(events), len(fresh.NDJSON))
+	}
+	start := 0
+	for i, r := range b.Records {
+		if r.ID != events[i].EventID || r.Key != events[i].ICAO24 || !bytes.Equal(r.Body, fresh.Records[i].Body) {
+			t.Fatalf("record %d = %s %s %s, want %s %s %s", i, r.ID, r.Key, r.Body, events[i].EventID, events[i].ICAO24, fresh.Records[i].Body)
+		}
+		if len(r.Body) > 0 && &b.NDJSON[start] != &r.Body[0] {
+			t.Fatalf("record %d's body is not in the NDJSON buffer at %d", i, start)
+		}
+		start += len(r.Body) + 1
+	}
+}
+
+// eventsOf makes n events whose bodies grow with pad (origin countries of i*pad bytes).
+func eventsOf(n, pad int) []flight.Event {
+	events := make([]flight.Event, n)
+	for i := range events {
+		events[i] = flight.Event{EventID: flight.EventID(fmt.Sprintf("%06x", i), int64(n)), ICAO24: fmt.Sprintf("%06x", i),
+			OriginCountry: strings.Repeat("x", i*pad), SnapshotTime: time.Unix(int64(n), 0).UTC()}
+	}
+	return events
+}
+
+// One Encoder through snapshots of every size in turn, including ones that outgrow its buffer and
+// ones far smaller than it: each batch is what a fresh Encode makes.
+func TestEncoderReusesBuffers(t *testing.T) {
+	var enc flight.Encoder
+	for _, c := range []struct{ n, pad int }{
+		{100, 0}, {50, 0}, {100, 0}, {10, 200}, {300, 1}, {0, 0}, {3, 0}, {2000, 0}, {20, 0}, {40, 30},
+	} {
+		events := eventsOf(c.n, c.pad)
+		b, err := enc.Encode(time.Unix(int64(c.n), 0).UTC(), events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBatch(t, b, events)
+	}
+}
+
+// A snapshot no larger than the one before is encoded without allocating: the buffers are reused.
+func TestEncoderAllocations(t *testing.T) {
+	var enc flight.Encoder
+	big, small := eventsOf(1000, 0), eventsOf(800, 0)
+	if _, err := enc.Encode(time.Unix(1, 0), big); err != nil {
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(10, func() {
+		if _, err := enc.Encode(time.Unix(1, 0), small); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Errorf("Encode of %d events on an Encoder that held %d: %v allocations, want 0", len(small), len(big), n)
+	}
+	if n := testing.AllocsPerRun(10, func() { _, _ = flight.Encode(time.Unix(1, 0), small) }); n == 0 {
+		t.Errorf("a fresh Encode allocated nothing: the test cannot tell reuse from no work")
 	}
 }

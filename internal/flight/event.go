@@ -131,15 +131,47 @@ type Batch struct {
 // Bytes is the total size of the event bodies.
 func (b Batch) Bytes() int { return len(b.NDJSON) - len(b.Records) }
 
+// Encode encodes events as JSON, one buffer for the whole snapshot, with a new Encoder: the Batch
+// owns its buffers. See Encoder.Encode.
+func Encode(snapshotTime time.Time, events []Event) (Batch, error) {
+	var e Encoder
+	return e.Encode(snapshotTime, events)
+}
+
+// Encoder encodes snapshots into Batches and keeps their buffers for the next snapshot. A handler
+// that ticks all day then holds one buffer the size of its snapshots instead of allocating a new
+// one each tick, which the runtime must zero and, after it has handed the last one back to the OS,
+// fault in again page by page: that cost more than encoding itself. An Encoder is not safe for
+// concurrent use. The zero value is ready to use.
+type Encoder struct {
+	buf     []byte
+	records []Record
+}
+
+// bytesPerEvent is the buffer reserved per event: a world snapshot's events take about 420 bytes.
+const bytesPerEvent = 448
+
 // Encode encodes events as JSON, one buffer for the whole snapshot. The output is what
 // encoding/json makes of an Event (a test holds them equal), written field by field: the schema is
 // fixed, and reflection and the re-validation of time.Time's MarshalJSON cost more than the rest
 // of a tick's CPU path together.
-func Encode(snapshotTime time.Time, events []Event) (Batch, error) {
-	// A world snapshot's events take about 420 bytes each; grow once instead of doubling.
-	size := len(events) * 448
-	buf := make([]byte, 0, size)
-	records := make([]Record, len(events))
+//
+// The Batch is valid until the next call of Encode on e, which reuses its buffers: whoever keeps
+// a record longer must copy it.
+func (e *Encoder) Encode(snapshotTime time.Time, events []Event) (Batch, error) {
+	size := len(events) * bytesPerEvent
+	// Keep the buffers unless they are far larger than this snapshot needs (one huge answer should
+	// not pin its memory for the rest of the process's life).
+	if cap(e.buf) < size || cap(e.buf) > 4*size+64<<10 {
+		e.buf = make([]byte, 0, size)
+	}
+	if cap(e.records) < len(events) || cap(e.records) > 4*len(events)+1024 {
+		e.records = make([]Record, len(events))
+	}
+	// Records past this snapshot's would keep the last one's ids and bodies alive.
+	clear(e.records[len(events):cap(e.records)])
+	buf, start0 := e.buf[:0], cap(e.buf)
+	records := e.records[:len(events)]
 	var tc timeCache
 	for i := range events {
 		start := len(buf)
@@ -148,7 +180,7 @@ func Encode(snapshotTime time.Time, events []Event) (Batch, error) {
 		r.ID, r.Key, r.Body = events[i].EventID, events[i].ICAO24, buf[start:len(buf):len(buf)]
 		buf = append(buf, '\n')
 	}
-	if cap(buf) != size {
+	if cap(buf) != start0 {
 		// The buffer grew: bodies written before are in an old one.
 		start := 0
 		for i := range records {
@@ -157,6 +189,7 @@ func Encode(snapshotTime time.Time, events []Event) (Batch, error) {
 			start = end + 1
 		}
 	}
+	e.buf, e.records = buf, records
 	return Batch{SnapshotTime: snapshotTime, Records: records, NDJSON: buf}, nil
 }
 

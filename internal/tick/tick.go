@@ -24,7 +24,8 @@ type Source interface {
 }
 
 // Publisher publishes one snapshot's events. It blocks until every event is acknowledged or ctx
-// is done, and returns an error unless every event was published.
+// is done, and returns an error unless every event was published. It must not keep b, or anything
+// b points into, after it returns: the next tick reuses b's buffers.
 type Publisher interface {
 	Publish(ctx context.Context, b flight.Batch) (sink.Report, error)
 }
@@ -44,6 +45,7 @@ type Runner struct {
 
 	mu           sync.Mutex
 	blockedUntil time.Time
+	spare        *flight.Encoder // the last tick's, with its buffers; nil while a tick has it
 }
 
 // Request is what the trigger says about one tick.
@@ -173,7 +175,9 @@ func (r *Runner) Tick(ctx context.Context, req Request) (Summary, error) {
 		}
 	}
 
-	batch, err := flight.Encode(snapTime, flight.Transform(snap))
+	enc := r.encoder()
+	defer r.putEncoder(enc)
+	batch, err := enc.Encode(snapTime, flight.Transform(snap))
 	if err != nil {
 		return finish(err)
 	}
@@ -188,6 +192,26 @@ func (r *Runner) Tick(ctx context.Context, req Request) (Summary, error) {
 	}
 	sum.EventsPublished = rep.Events
 	return finish(nil)
+}
+
+// encoder lends out the Encoder the last tick used, so that its buffers serve this snapshot too,
+// or a new one while another tick (a concurrent invocation) has it: ticks never share buffers.
+func (r *Runner) encoder() *flight.Encoder {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.spare
+	r.spare = nil
+	if e == nil {
+		e = new(flight.Encoder)
+	}
+	return e
+}
+
+// putEncoder keeps e for the next tick, once nothing uses its batch any more.
+func (r *Runner) putEncoder(e *flight.Encoder) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.spare = e
 }
 
 func (r *Runner) now() time.Time {

@@ -1,9 +1,13 @@
 package tick_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +43,8 @@ func (s *fakeSource) States(_ context.Context, q opensky.Query) (opensky.Fetched
 	return r.f, r.err
 }
 
-// fakeSink keeps what it was given and can fail or under-report.
+// fakeSink keeps a copy of what it was given (the batch itself is the runner's again once Publish
+// returns) and can fail or under-report.
 type fakeSink struct {
 	batches []flight.Batch
 	err     error
@@ -47,11 +52,23 @@ type fakeSink struct {
 }
 
 func (s *fakeSink) Publish(_ context.Context, b flight.Batch) (sink.Report, error) {
-	s.batches = append(s.batches, b)
+	s.batches = append(s.batches, copyBatch(b))
 	if s.err != nil {
 		return sink.Report{}, s.err
 	}
 	return sink.Report{Events: len(b.Records) - s.short, Batches: 1, Bytes: b.Bytes()}, nil
+}
+
+// copyBatch is a deep copy of b: its own NDJSON buffer, with the records' bodies slices of it.
+func copyBatch(b flight.Batch) flight.Batch {
+	c := flight.Batch{SnapshotTime: b.SnapshotTime, NDJSON: bytes.Clone(b.NDJSON), Records: slices.Clone(b.Records)}
+	start := 0
+	for i := range c.Records {
+		end := start + len(c.Records[i].Body)
+		c.Records[i].Body = c.NDJSON[start:end:end]
+		start = end + 1
+	}
+	return c
 }
 
 func newRunner(src *fakeSource, snk *fakeSink, now *time.Time) *tick.Runner {
@@ -204,6 +221,121 @@ func TestBudget(t *testing.T) {
 		}
 		if tt.fits && b.Warning() != "" {
 			t.Errorf("warning for a fitting budget: %q", b.Warning())
+		}
+	}
+}
+
+// snapshotBody is an answer with n states whose icao24s all start with prefix (two characters).
+func snapshotBody(prefix string, n int) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"time":1518552809,"states":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `["%s%04x","DLH%d   ","Germany",1518552809,1518552809,6.1,50.2,1150.62,false,116.59,94.3,0,null,1143,"2236",false,0]`, prefix, i, i)
+	}
+	b.WriteString("]}")
+	return []byte(b.String())
+}
+
+// bodySource answers each call with the next of its bodies; it is safe for concurrent use.
+type bodySource struct {
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func (s *bodySource) States(context.Context, opensky.Query) (opensky.Fetched, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.bodies[0]
+	s.bodies = s.bodies[1:]
+	return opensky.Fetched{Body: b, Remaining: -1, Attempts: 1}, nil
+}
+
+// funcSink publishes with a function.
+type funcSink func(b flight.Batch) error
+
+func (f funcSink) Publish(_ context.Context, b flight.Batch) (sink.Report, error) {
+	if err := f(b); err != nil {
+		return sink.Report{}, err
+	}
+	return sink.Report{Events: len(b.Records), Batches: 1, Bytes: b.Bytes()}, nil
+}
+
+// intact says whether b is one whole snapshot of n states whose icao24s start with prefix: every
+// body a slice of NDJSON in order, and naming its own record's key.
+func intact(b flight.Batch, prefix string, n int) error {
+	if len(b.Records) != n {
+		return fmt.Errorf("%d records, want %d", len(b.Records), n)
+	}
+	start := 0
+	for i, r := range b.Records {
+		if want := fmt.Sprintf("%s%04x", prefix, i); r.Key != want || !bytes.Contains(r.Body, []byte(`"icao24":"`+want+`"`)) {
+			return fmt.Errorf("record %d: key %s, body %s; want %s", i, r.Key, r.Body, want)
+		}
+		if !bytes.Equal(b.NDJSON[start:start+len(r.Body)], r.Body) {
+			return fmt.Errorf("record %d is not at %d of the NDJSON", i, start)
+		}
+		start += len(r.Body) + 1
+	}
+	return nil
+}
+
+// The next tick encodes into the buffers of the tick before (a snapshot no larger reuses them).
+func TestTickReusesEncodeBuffers(t *testing.T) {
+	src := &bodySource{bodies: [][]byte{snapshotBody("aa", 300), snapshotBody("bb", 200)}}
+	var first []byte
+	r := &tick.Runner{Source: src, SinkName: "fake", Sink: funcSink(func(b flight.Batch) error {
+		if first == nil {
+			first = b.NDJSON[:1]
+			return intact(b, "aa", 300)
+		}
+		if &b.NDJSON[0] != &first[0] {
+			t.Errorf("the second tick's events are in a new buffer, not the first tick's")
+		}
+		return intact(b, "bb", 200)
+	})}
+	for range 2 {
+		if _, err := r.Tick(context.Background(), tick.Request{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Concurrent ticks never share buffers: every tick is held inside Publish until all of them have
+// encoded, and then each one's batch must still be its own snapshot, whole.
+func TestConcurrentTicksKeepTheirBatches(t *testing.T) {
+	const n = 6
+	src := &bodySource{}
+	for i := range n {
+		src.bodies = append(src.bodies, snapshotBody(fmt.Sprintf("%02x", i), 50+i*40))
+	}
+	var arrived sync.WaitGroup
+	arrived.Add(n)
+	all := make(chan struct{})
+	go func() { arrived.Wait(); close(all) }()
+	r := &tick.Runner{Source: src, SinkName: "fake", Sink: funcSink(func(b flight.Batch) error {
+		if len(b.Records) == 0 {
+			return errors.New("empty batch")
+		}
+		prefix := b.Records[0].Key[:2]
+		arrived.Done()
+		<-all
+		var i int
+		fmt.Sscanf(prefix, "%02x", &i)
+		return intact(b, prefix, 50+i*40)
+	})}
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := r.Tick(context.Background(), tick.Request{})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }
