@@ -321,7 +321,8 @@ func partitionIndex(key string, n int) int {
 // Publish sends every record of b, grouped by partition, with at most Config.Concurrency
 // partitions in flight. It blocks until each record was accepted by the hub, or failed, or ctx is
 // done. The report counts what was accepted; the error, if any, says what was not: Publish
-// returns nil only when every record was accepted.
+// returns nil only when every record was accepted. Nothing of b is used after Publish returns (the
+// SDK copies each event into its batch), so the caller may reuse b's buffers.
 func (s *Sink) Publish(ctx context.Context, b flight.Batch) (sink.Report, error) {
 	if err := ctx.Err(); err != nil {
 		return sink.Report{}, fmt.Errorf("publishing to Event Hub %s: %w", s.target, err)
