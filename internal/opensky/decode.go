@@ -203,6 +203,11 @@ func (d *decoder) snapshot() (Snapshot, error) {
 // bytesPerState is about what one state vector takes in an answer; it sizes the slabs.
 const bytesPerState = 130
 
+// internHint sizes the map of repeated strings: a world snapshot has about 150 origin countries.
+// A smaller answer gets a map no larger than its states (a map for 256 costs more than decoding a
+// few states).
+const internHint = 256
+
 func (d *decoder) states(snap *Snapshot) error {
 	switch d.dec.PeekKind() {
 	case 'n':
@@ -224,7 +229,7 @@ func (d *decoder) states(snap *Snapshot) error {
 	d.floats = make([]float64, 0, n*7)
 	d.ints = make([]int64, 0, n*2)
 	d.strs = make([]string, 0, n)
-	d.intern = make(map[string]string, 256)
+	d.intern = make(map[string]string, min(n, internHint))
 	for i := 0; d.dec.PeekKind() != ']'; i++ {
 		st, rej, err := d.state()
 		if err != nil {

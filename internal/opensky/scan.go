@@ -106,7 +106,7 @@ func (d *fastDecoder) states(b []byte, i int, snap *Snapshot) int {
 	d.strs = make([]string, 0, n*2)
 	d.arena = make([]byte, 0, n*16)
 	d.offs = make([]uint32, 0, n+1)
-	d.intern = make(map[string]string, 256)
+	d.intern = make(map[string]string, min(n, internHint))
 	d.squawks = squawkCodes()
 	if i = skipSpace(b, i+1); i < len(b) && b[i] == ']' {
 		return i + 1
