@@ -139,7 +139,7 @@ for size in 1k 100k; do
   go tool pprof -top -cum -nodecount 400 "$BIN/eventhub.test" "$OUT/cpu-$size.prof" >"$OUT/pprof-$size-cum.txt" 2>/dev/null
 done
 
-say "1c. the runtime's part at small sizes: the path with one P, and with GOGC=400"
+say "1c. the runtime's part at small sizes (BENCHMARKS.md 1e): the path with one P, and with GOGC=400"
 RTBENCH="eventhub.test -test.run '^\$' -test.bench '^BenchmarkCPUPath\$/^(small-2018-02-13|synth-1k|synth-10k)\$/' -test.benchtime 1s -test.count 2"
 cmd runtime "EVENTHUB_TEST_CONNECTION_STRING=\$PEER \$VARIANT ./$RTBENCH"
 for r in 1 2; do # two passes, so that each variant is measured early and late

@@ -108,11 +108,11 @@ type results struct {
 	cum      map[string]float64 // function -> cum% on the world recording
 	cum1k    map[string]float64
 	cum100k  map[string]float64
-	// runtime variants of the path at small sizes (run.sh 1c): variant -> benchmark -> counts
+	// runtime variants of the path at small sizes (run.sh step 1c, shown in section 1e): variant -> benchmark -> counts
 	runtime map[string]map[string][]bench
 }
 
-// runtimeVariants are the settings run.sh 1c runs the small inputs under, in the order shown.
+// runtimeVariants are the settings run.sh step 1c runs the small inputs under, in the order shown.
 var runtimeVariants = []string{"default", "GOMAXPROCS=1", "GOGC=400"}
 
 func load(dir string) (*results, error) {
@@ -428,7 +428,7 @@ func benchMedian(counts []bench, unit string) float64 {
 	return median(v)
 }
 
-// runtimeFinding says, from run.sh 1c, how the path/floor ratio on in (or, for synth-1k, the
+// runtimeFinding says, from run.sh step 1c, how the path/floor ratio on in (or, for synth-1k, the
 // 10k-vs-1k ratio) moves when the runtime has one P or a larger GC target ("" without those results).
 func (r *results) runtimeFinding(in string) string {
 	if len(r.runtime) == 0 {
