@@ -170,20 +170,14 @@ func (d *fastDecoder) state(b []byte, i int, s *State) int {
 	i += 8
 
 	// callsign: a string or null, taken as sent.
-	if i = comma(b, i); i < 0 {
+	raw, ok, i := optString(b, comma(b, i))
+	if i < 0 {
 		return -1
 	}
-	if b[i] == '"' {
-		j := scanString(b, i+1)
-		if j < 0 {
-			return -1
-		}
-		d.arena = append(d.arena, b[i+1:j-1]...)
+	if ok {
+		d.arena = append(d.arena, raw...)
 		d.strs = append(d.strs, "") // set by patchNames
 		s.Callsign = &d.strs[len(d.strs)-1]
-		i = j
-	} else if i = null(b, i); i < 0 {
-		return -1
 	}
 
 	// origin_country: a string, shared.
@@ -252,19 +246,12 @@ func (d *fastDecoder) state(b []byte, i int, s *State) int {
 	}
 
 	// squawk: a string or null, shared.
-	if i = comma(b, i); i < 0 {
+	if raw, ok, i = optString(b, comma(b, i)); i < 0 {
 		return -1
 	}
-	if b[i] == '"' {
-		j := scanString(b, i+1)
-		if j < 0 {
-			return -1
-		}
-		d.strs = append(d.strs, d.squawk(b[i+1:j-1]))
+	if ok {
+		d.strs = append(d.strs, d.squawk(raw))
 		s.Squawk = &d.strs[len(d.strs)-1]
-		i = j
-	} else if i = null(b, i); i < 0 {
-		return -1
 	}
 
 	if s.SPI, i = scanBool(b, comma(b, i)); i < 0 {
@@ -417,6 +404,22 @@ func scanBool(b []byte, i int) (bool, int) {
 		return false, i + 5
 	}
 	return false, -1
+}
+
+// optString reads a string or null at b[i] (i < 0 passes through): for a string, its contents as
+// sent and true; for null, false; then the index after the value, or -1.
+func optString(b []byte, i int) ([]byte, bool, int) {
+	switch {
+	case i < 0:
+		return nil, false, -1
+	case b[i] != '"':
+		return nil, false, null(b, i)
+	}
+	j := scanString(b, i+1)
+	if j < 0 {
+		return nil, false, -1
+	}
+	return b[i+1 : j-1], true, j
 }
 
 // scanString reads a string's content from i, just after its opening quote, and returns the
