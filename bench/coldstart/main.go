@@ -24,19 +24,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
-)
 
-// Result is what one measurement writes (and bench/report reads).
-type Result struct {
-	Label    string    `json:"label"`
-	Binary   string    `json:"binary"`
-	Runs     int       `json:"runs"`
-	Millis   []float64 `json:"ms"`
-	MedianMS float64   `json:"median_ms"`
-	P90MS    float64   `json:"p90_ms"`
-	MinMS    float64   `json:"min_ms"`
-	MaxMS    float64   `json:"max_ms"`
-}
+	"github.com/opensky-eventhubs/handler/bench/internal/coldresult"
+)
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
@@ -72,9 +62,9 @@ func run(args []string, stdout io.Writer) error {
 	if len(cases) == 0 || *n < 1 {
 		return errors.New("give at least one -case, and -n of at least 1")
 	}
-	results := make([]Result, len(cases))
+	results := make([]coldresult.Result, len(cases))
 	for i, c := range cases {
-		results[i] = Result{Label: c.label, Binary: c.bin, Runs: *n}
+		results[i] = coldresult.Result{Label: c.label, Binary: c.bin, Runs: *n}
 	}
 	for run := range *n {
 		for i, c := range cases {

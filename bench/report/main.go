@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opensky-eventhubs/handler/bench/internal/coldresult"
 )
 
 func main() {
@@ -83,16 +85,6 @@ type sample struct {
 	events int
 }
 
-type coldResult struct {
-	Label    string    `json:"label"`
-	Runs     int       `json:"runs"`
-	Millis   []float64 `json:"ms"`
-	MedianMS float64   `json:"median_ms"`
-	P90MS    float64   `json:"p90_ms"`
-	MinMS    float64   `json:"min_ms"`
-	MaxMS    float64   `json:"max_ms"`
-}
-
 type results struct {
 	dir      string
 	versions map[string]string
@@ -101,7 +93,7 @@ type results struct {
 	publish  map[string][]bench
 	cpu      map[string]map[string][]sample // recording -> impl -> rounds (index = round-1)
 	tick     map[string]map[string][]sample
-	cold     []coldResult
+	cold     []coldresult.Result
 	inits    []map[string]float64 // per run: package -> init clock ms
 	initEnd  []float64            // per run: ms from process start to the end of the last init
 	pprofTop string
@@ -1004,7 +996,7 @@ func (r *results) flatness(pattern string) (float64, string) {
 	return hi / lo, strings.TrimPrefix(worst, "synth-")
 }
 
-func (r *results) coldCase(sub string) *coldResult {
+func (r *results) coldCase(sub string) *coldresult.Result {
 	for i := range r.cold {
 		if strings.Contains(r.cold[i].Label, sub) && !strings.Contains(r.cold[i].Label, "not stripped") {
 			return &r.cold[i]
@@ -1013,7 +1005,7 @@ func (r *results) coldCase(sub string) *coldResult {
 	return nil
 }
 
-func (r *results) coldTarget(what string, c, hello, file *coldResult) target {
+func (r *results) coldTarget(what string, c, hello, file *coldresult.Result) target {
 	t := target{what: what, goal: "<= 20 ms (median)"}
 	if c == nil {
 		t.measured = "not measured"
@@ -1043,7 +1035,7 @@ func (r *results) coldTarget(what string, c, hello, file *coldResult) target {
 }
 
 // pairedDiff is c-ref per run, run i of each made back to back (round-robin).
-func pairedDiff(c, ref coldResult) []float64 {
+func pairedDiff(c, ref coldresult.Result) []float64 {
 	var v []float64
 	for i := range min(len(c.Millis), len(ref.Millis)) {
 		v = append(v, c.Millis[i]-ref.Millis[i])
@@ -1070,7 +1062,7 @@ func stepShares(m map[string]float64) string {
 }
 
 // pairedMillis is the median over runs of c/ref, run i of each made back to back (round-robin).
-func pairedMillis(c, ref coldResult) float64 {
+func pairedMillis(c, ref coldresult.Result) float64 {
 	var v []float64
 	for i := range min(len(c.Millis), len(ref.Millis)) {
 		v = append(v, c.Millis[i]/ref.Millis[i])
