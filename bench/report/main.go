@@ -167,28 +167,25 @@ func load(dir string) (*results, error) {
 	return r, nil
 }
 
+// loadKV reads "key: value" lines (versions.txt).
 func loadKV(path string) (map[string]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]string{}
-	for line := range strings.Lines(string(b)) {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), ": "); ok {
-			m[k] = v
-		}
-	}
-	return m, nil
+	return loadPairs(path, ": ", strings.TrimSpace)
 }
 
+// loadCommands reads "section<TAB>command" lines (commands.tsv); a command keeps its spaces.
 func loadCommands(path string) (map[string]string, error) {
+	return loadPairs(path, "\t", func(line string) string { return strings.TrimRight(line, "\n") })
+}
+
+// loadPairs reads a file of lines that sep splits into a key and a value, each line trimmed first.
+func loadPairs(path, sep string, trim func(string) string) (map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	m := map[string]string{}
 	for line := range strings.Lines(string(b)) {
-		if k, v, ok := strings.Cut(strings.TrimRight(line, "\n"), "\t"); ok {
+		if k, v, ok := strings.Cut(trim(line), sep); ok {
 			m[k] = v
 		}
 	}
