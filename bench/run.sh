@@ -3,7 +3,7 @@
 #
 #  1. the per-tick CPU path in Go (go test -bench), next to the encoding/json floor, on each
 #     recording and on 1k..100k resampled states; its steps; the sink's Publish against the peer;
-#     a CPU profile;
+#     CPU profiles; the path again under GOMAXPROCS=1 and GOGC=400, from 6 to 50k states;
 #  2. the same CPU path side by side with the Python way (bench/python/send_like.py) and the Node
 #     way (bench/node/send.js);
 #  3. one whole tick, as processes: the handler (run --once), the Node script and the Python script,
@@ -14,7 +14,7 @@
 # Knobs (environment): BENCH_OUT (results folder, default a new one under /tmp), BENCH_COUNT (go
 # test -count, 6), BENCH_CPU_ROUNDS (5), BENCH_TICK_ROUNDS (9), BENCH_COLD_N (50),
 # BENCH_REPORT (the file written, default BENCHMARKS.md at the repo root), OPENSKY_RECORDINGS.
-# Takes about 10 minutes on 2 cores. Needs root (or sudo-less apt) only when something is missing.
+# Takes about 18 minutes on 2 cores. Needs root (or sudo-less apt) only when something is missing.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -139,8 +139,8 @@ for size in 1k 100k; do
   go tool pprof -top -cum -nodecount 400 "$BIN/eventhub.test" "$OUT/cpu-$size.prof" >"$OUT/pprof-$size-cum.txt" 2>/dev/null
 done
 
-say "1c. the runtime's part at small sizes (BENCHMARKS.md 1e): the path with one P, and with GOGC=400"
-RTBENCH="eventhub.test -test.run '^\$' -test.bench '^BenchmarkCPUPath\$/^(small-2018-02-13|synth-1k|synth-10k)\$/' -test.benchtime 1s -test.count 2"
+say "1c. the runtime's part (BENCHMARKS.md 1e): the path with one P, and with GOGC=400"
+RTBENCH="eventhub.test -test.run '^\$' -test.bench '^BenchmarkCPUPath\$/^(global-2021-10-17|small-2018-02-13|synth-1k|synth-10k|synth-50k)\$/' -test.benchtime 1s -test.count 2"
 cmd runtime "EVENTHUB_TEST_CONNECTION_STRING=\$PEER \$VARIANT ./$RTBENCH"
 for r in 1 2; do # two passes, so that each variant is measured early and late
   for v in default GOMAXPROCS=1 GOGC=400; do

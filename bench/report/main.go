@@ -100,11 +100,11 @@ type results struct {
 	cum      map[string]float64 // function -> cum% on the world recording
 	cum1k    map[string]float64
 	cum100k  map[string]float64
-	// runtime variants of the path at small sizes (run.sh step 1c, shown in section 1e): variant -> benchmark -> counts
+	// runtime variants of the path (run.sh step 1c, shown in section 1e): variant -> benchmark -> counts
 	runtime map[string]map[string][]bench
 }
 
-// runtimeVariants are the settings run.sh step 1c runs the small inputs under, in the order shown.
+// runtimeVariants are the settings run.sh step 1c runs its inputs under, in the order shown.
 var runtimeVariants = []string{"default", "GOMAXPROCS=1", "GOGC=400"}
 
 func load(dir string) (*results, error) {
@@ -418,7 +418,7 @@ func benchMedian(counts []bench, unit string) float64 {
 }
 
 // runtimeFinding says, from run.sh step 1c, how the path/floor ratio on in (or, for synth-1k, the
-// 10k-vs-1k ratio) moves when the runtime has one P or a larger GC target ("" without those results).
+// 10k- and 50k-vs-1k ratios) moves when the runtime has one P or a larger GC target ("" without those results).
 func (r *results) runtimeFinding(in string) string {
 	if len(r.runtime) == 0 {
 		return ""
@@ -432,7 +432,11 @@ func (r *results) runtimeFinding(in string) string {
 			continue
 		}
 		if in == "synth-1k" {
-			parts = append(parts, fmt.Sprintf("%s: 10k states at %s of 1k's cost per state", v, x(flat)))
+			part := fmt.Sprintf("%s: 10k states at %s of 1k's cost per state", v, x(flat))
+			if f50 := pairedRatio(b["BenchmarkCPUPath/synth-50k/path"], b["BenchmarkCPUPath/synth-1k/path"], "ns/state"); !math.IsNaN(f50) {
+				part += fmt.Sprintf(", 50k at %s", x(f50))
+			}
+			parts = append(parts, part)
 		} else {
 			parts = append(parts, fmt.Sprintf("%s: %s of the floor on %s", v, x(pf), in))
 		}
@@ -801,15 +805,17 @@ func (r *results) write(w io.Writer) {
 	}
 
 	if len(r.runtime) > 0 {
-		p("\n### 1e. The runtime's part at small sizes\n\n")
-		p("The path and its floor on the smallest inputs again, under three settings of the Go runtime, in two passes " +
-			"that alternate them: as everywhere else (two Ps, GOGC=100); with one P (`GOMAXPROCS=1`: no goroutine " +
-			"hand-offs between threads, no GC worker beside the path); and with `GOGC=400` (a GC cycle every 5x the live heap " +
-			"instead of 2x, and a 16 MB minimum instead of 4 MB). The product runs with the defaults; this table only says how " +
-			"much of the cost at these sizes is the runtime's rather than the path's code.\n\n")
+		p("\n### 1e. The runtime's part\n\n")
+		p("The path and its floor again, from the smallest inputs to 50k states, under three settings of the Go runtime, " +
+			"in two passes that alternate them: as everywhere else (two Ps, GOGC=100); with one P (`GOMAXPROCS=1`: no " +
+			"goroutine hand-offs between threads, no GC worker beside the path, but no second core for the partitions' " +
+			"batching or for marking either); and with `GOGC=400` (a GC cycle every 5x the live heap instead of 2x, and a " +
+			"16 MB minimum instead of 4 MB). The product runs with the defaults; this table says how much of the cost at each " +
+			"size is the runtime's rather than the path's code, and what the other settings would cost in memory. Both are " +
+			"environment variables, so a user can set either as an app setting.\n\n")
 		command("runtime")
-		p("| input | variant | floor | path | path/floor | path per tick | path vs its 1k cost per state |\n|---|---|---|---|---|---|---|\n")
-		for _, in := range []string{"small-2018-02-13", "synth-1k", "synth-10k"} {
+		p("| input | variant | floor | path | path/floor | path per tick | path vs its 1k cost per state | peak RSS |\n|---|---|---|---|---|---|---|---|\n")
+		for _, in := range []string{"small-2018-02-13", "synth-1k", "synth-10k", "global-2021-10-17", "synth-50k"} {
 			for _, v := range runtimeVariants {
 				b := r.runtime[v]
 				path, floor := b["BenchmarkCPUPath/"+in+"/path"], b["BenchmarkCPUPath/"+in+"/floor"]
@@ -820,9 +826,10 @@ func (r *results) write(w io.Writer) {
 				if strings.HasPrefix(in, "synth-") {
 					vs1k = x(pairedRatio(path, b["BenchmarkCPUPath/synth-1k/path"], "ns/state"))
 				}
-				p("| %s | %s | %s ns/state | %s ns/state | %s | %s | %s |\n", in, v,
+				p("| %s | %s | %s ns/state | %s ns/state | %s | %s | %s | %s MB |\n", in, v,
 					num(benchMedian(floor, "ns/state"), 0), num(benchMedian(path, "ns/state"), 0),
-					x(pairedRatio(path, floor, "ns/op")), ms(benchMedian(path, "ns/op")/1e9), vs1k)
+					x(pairedRatio(path, floor, "ns/op")), ms(benchMedian(path, "ns/op")/1e9), vs1k,
+					num(benchMedian(path, "peak-RSS-MB"), 0))
 			}
 		}
 	}
