@@ -147,11 +147,11 @@ func TestPackageIntegration(t *testing.T) {
 	}
 	for _, need := range []string{"host.json", "OpenSkyTimer/function.json"} {
 		if _, err := os.Stat(repoPath(t, need)); err != nil {
-			t.Skipf("%s does not exist yet, so there is nothing to package", need)
+			t.Fatalf("%s is missing: the app root must have it to be packaged: %v", need, err)
 		}
 	}
 	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash on PATH")
+		t.Fatal("no bash on PATH: the deploy scripts are bash; install it")
 	}
 	out := t.TempDir()
 	cmd := exec.Command("bash", repoPath(t, "scripts/package-functionapp.sh"), out)
@@ -199,7 +199,7 @@ func scriptFiles(t *testing.T) []string {
 
 func TestScriptsParse(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash on PATH")
+		t.Fatal("no bash on PATH: the deploy scripts are bash; install it")
 	}
 	shellcheck, _ := exec.LookPath("shellcheck")
 	if shellcheck == "" {
