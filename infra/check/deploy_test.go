@@ -236,6 +236,9 @@ func TestScriptsReadDeclaredOutputs(t *testing.T) {
 	}
 	ref := regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]+):-`)
 	for _, f := range scriptFiles(t) {
+		if filepath.Base(f) == "demo.sh" {
+			continue // make demo runs it on this machine, not azd: its settings are its own
+		}
 		b, _ := os.ReadFile(f)
 		for _, m := range ref.FindAllStringSubmatch(string(b), -1) {
 			if !outputs[m[1]] {
