@@ -102,4 +102,3 @@ func TestDemoIntegration(t *testing.T) {
 		})
 	}
 }
-
