@@ -95,8 +95,8 @@ func (f From) position(id string) azeventhubs.StartPosition {
 	return azeventhubs.StartPosition{SequenceNumber: to(seq)}
 }
 
-// receiveWindow bounds one ReceiveEvents call, which otherwise waits for its full count: a quiet
-// partition (or a snapshot's last events) is handed over within this time.
+// receiveWindow bounds one ReceiveEvents call while events are coming, as it otherwise waits for
+// its full count: a snapshot's last events in a partition are handed over within this time.
 const receiveWindow = 50 * time.Millisecond
 
 // receiveCount is the most events one ReceiveEvents call returns, and the prefetch: a whole
@@ -126,13 +126,25 @@ func Consume(ctx context.Context, client *azeventhubs.ConsumerClient, from From,
 				return fmt.Errorf("opening partition %s: %w", id, err)
 			}
 			defer pc.Close(context.WithoutCancel(gctx))
+			idle := true
 			for gctx.Err() == nil {
-				rctx, cancel := context.WithTimeout(gctx, receiveWindow)
-				events, err := pc.ReceiveEvents(rctx, receiveCount, nil)
-				cancel()
+				var events []*azeventhubs.ReceivedEventData
+				var err error
+				if idle {
+					// Wait for the next event with no deadline of our own: the link opens (or
+					// reopens) inside this call, and a short deadline would cut its claim
+					// negotiation off again and again.
+					events, err = pc.ReceiveEvents(gctx, 1, nil)
+				} else {
+					// Events are coming: take what is there, up to receiveCount, within a window.
+					rctx, cancel := context.WithTimeout(gctx, receiveWindow)
+					events, err = pc.ReceiveEvents(rctx, receiveCount, nil)
+					cancel()
+				}
 				if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 					return fmt.Errorf("reading partition %s: %w", id, err)
 				}
+				idle = len(events) == 0
 				if err := deliver(gctx, &mu, events, fn); err != nil {
 					return err
 				}
