@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -156,9 +155,6 @@ func tickCPU(ctx context.Context, body []byte, s *Sink, enc *flight.Encoder) err
 // by one Publish here, before any timing.
 func cpuSink(b *testing.B) *Sink {
 	b.Helper()
-	if _, err := exec.LookPath("node"); err != nil && os.Getenv(ehtest.EnvConnectionString) == "" {
-		b.Skip("the CPU path batches on a link to the local Event Hubs peer, which needs Node.js (node on PATH); run make deps")
-	}
 	cs, _ := ehtest.Target(b, ehtest.Options{Partitions: len(benchPartitions)})
 	ctx := context.Background()
 	s, err := New(ctx, Config{ConnectionString: cs})
@@ -321,9 +317,6 @@ func BenchmarkStep(b *testing.B) {
 // Event Hubs peer (test/ehpeer, on Node) or the hub in EVENTHUB_TEST_CONNECTION_STRING: AMQP
 // batching and sending included. Its wall time includes the peer's work on the same machine.
 func BenchmarkPublishPeer(b *testing.B) {
-	if _, err := exec.LookPath("node"); err != nil && os.Getenv(ehtest.EnvConnectionString) == "" {
-		b.Skip("the local Event Hubs peer needs Node.js (node on PATH); run make deps")
-	}
 	body := recordings.Full(b, "global-2021-10-17.json")
 	snap, err := opensky.Decode(body)
 	if err != nil {
