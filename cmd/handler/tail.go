@@ -26,22 +26,22 @@ var errCountReached = errors.New("count reached")
 // tail prints the hub's events as NDJSON: what a user runs to see what was published.
 func tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), tailUsage)
-		fs.PrintDefaults()
-	}
+	// The flag package would print each error and the usage to stderr itself; the error is printed
+	// once, by main, and the usage only when asked for, on stdout.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fromFlag := fs.String("from", "latest", "where to start: start, latest, or an RFC 3339 time such as 2026-11-27T15:04:05Z")
 	count := fs.Int("count", 0, "stop after `N` events (default: no limit)")
 	forDur := fs.Duration("for", 0, "stop after `DURATION` (default: until Ctrl-C)")
 	group := fs.String("consumer-group", azeventhubs.DefaultConsumerGroup, "the consumer group to read as")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, tailUsage)
 			fs.SetOutput(stdout)
-			fs.Usage()
+			fs.PrintDefaults()
 			return nil
 		}
-		return err
+		return fmt.Errorf("tail: %w (see handler tail --help)", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("tail takes flags only, not %q", fs.Args())

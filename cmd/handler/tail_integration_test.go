@@ -150,6 +150,7 @@ func TestTailBadInputIntegration(t *testing.T) {
 		{"bad --from", map[string]string{"EVENTHUB_CONNECTION_STRING": cs}, []string{"--from", "yesterday"}, []string{"--from", "yesterday", "start, latest or an RFC 3339 time"}},
 		{"no hub", map[string]string{}, []string{"--from", "start"}, []string{"EVENTHUB_NAMESPACE", "EVENTHUB_CONNECTION_STRING"}},
 		{"negative count", map[string]string{"EVENTHUB_CONNECTION_STRING": cs}, []string{"--count", "-1"}, []string{"--count"}},
+		{"unknown flag", map[string]string{"EVENTHUB_CONNECTION_STRING": cs}, []string{"--form", "start"}, []string{"-form", "handler tail --help"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stdout, stderr, err := run(t, tc.env, append([]string{"tail"}, tc.args...)...)
@@ -164,6 +165,22 @@ func TestTailBadInputIntegration(t *testing.T) {
 			if stdout != "" {
 				t.Errorf("stdout: %q", stdout)
 			}
+			if n := strings.Count(stderr, "handler:"); n != 1 {
+				t.Errorf("the error is printed %d times, want once:\n%s", n, stderr)
+			}
 		})
+	}
+}
+
+// tail --help prints its usage, with every flag, to stdout and exits 0.
+func TestTailHelpIntegration(t *testing.T) {
+	stdout, stderr, err := run(t, map[string]string{}, "tail", "--help")
+	if err != nil || stderr != "" {
+		t.Fatalf("tail --help: %v, stderr %q", err, stderr)
+	}
+	for _, f := range []string{"-from", "-count", "-for", "-consumer-group", "EVENTHUB_NAMESPACE"} {
+		if !strings.Contains(stdout, f) {
+			t.Errorf("usage does not mention %s:\n%s", f, stdout)
+		}
 	}
 }
