@@ -7,7 +7,7 @@ BINARY  ?= handler
 PEER    := test/ehpeer
 FUZZTIME ?= 10s
 
-.PHONY: all build build-linux run func test test-go test-infra deps fuzz lint bench clean
+.PHONY: all build build-linux demo run func test test-go test-infra deps fuzz lint bench clean
 
 all: build
 
@@ -18,6 +18,10 @@ build:
 ## build-linux: the binary Azure runs (Linux, static)
 build-linux:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags="-s -w" -o $(BINARY) ./cmd/handler
+
+## demo: the handler end to end offline: a local OpenSky stand-in, the local Event Hubs peer (or a file), 3 ticks, a summary
+demo:
+	@bash scripts/demo.sh
 
 ## run: tick on OPENSKY_SCHEDULE against the real OpenSky, events to data/opensky.ndjson (Ctrl-C stops)
 run: build

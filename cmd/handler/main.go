@@ -6,6 +6,8 @@
 //	handler serve                listen on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT
 //	handler run [--every D] [--for D] [--once]
 //	                             tick on its own: at once, then every D (default: OPENSKY_SCHEDULE)
+//	handler tail [--from F] [--count N] [--for D] [--consumer-group G]
+//	                             print the Event Hub's events as NDJSON
 //
 // Settings come from the environment (app settings); see the README.
 package main
@@ -41,6 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "run":
 		return runStandalone(ctx, args, getenv, stdout, stderr)
+	case "tail":
+		return tail(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -55,5 +59,6 @@ const usage = `usage:
       --once              one tick, then exit
       --every DURATION    tick at once, then every DURATION (default: follow OPENSKY_SCHEDULE)
       --for DURATION      stop after DURATION (default: run until Ctrl-C)
+  handler tail [flags]    print the Event Hub's events as NDJSON (handler tail --help)
 Settings are environment variables (app settings); see README.md.
 `

@@ -173,9 +173,6 @@ func TestAppSettingValues(t *testing.T) {
 // function.json must be set.
 func TestFunctionJSONSettingsAreSet(t *testing.T) {
 	b, err := os.ReadFile(repoPath(t, "OpenSkyTimer/function.json"))
-	if os.IsNotExist(err) {
-		t.Skip("OpenSkyTimer/function.json does not exist yet; nothing to compare")
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
