@@ -248,6 +248,52 @@ function analyseScript(text, { database = 'db' } = {}) {
 }
 
 /**
+ * Checks the event table and its ingestion mapping against the event schema: the table has exactly
+ * the schema's fields as columns, in order, with the Kusto type each JSON type becomes, and the
+ * mapping maps every field once, from its own JSON path, with the column's type. Returns problems.
+ */
+function checkEventTable(analysis, schema, { table, mapping }) {
+  const problems = [];
+  const want = schemaColumns(schema);
+  const got = analysis.tables.get(table);
+  if (!got) return [`the script creates no table ${table}`];
+  const fmt = (cols) => cols.map((c) => `${c.name}:${c.type}`).join(', ');
+  if (fmt(got) !== fmt(want)) {
+    for (const w of want) {
+      const g = got.find((c) => c.name === w.name);
+      if (!g) problems.push(`table ${table} has no column ${w.name} (schema field, ${w.type})`);
+      else if (g.type !== w.type) problems.push(`table ${table}: column ${w.name} is ${g.type}; the schema makes it ${w.type}`);
+    }
+    for (const g of got) {
+      if (!want.some((w) => w.name === g.name)) problems.push(`table ${table}: column ${g.name} is not a schema field`);
+    }
+    if (problems.length === 0) problems.push(`table ${table}: columns (${fmt(got)}) are not in the schema's order (${fmt(want)})`);
+  }
+  const m = analysis.mappings.find((x) => x.table === table && x.name === mapping);
+  if (!m) return [...problems, `the script creates no mapping ${mapping} on ${table}`];
+  if (m.kind !== 'json') problems.push(`mapping ${mapping} is ${m.kind}, not json`);
+  const seen = new Map();
+  for (const e of m.elements) {
+    const column = e.column || e.Column;
+    const type = e.datatype || e.DataType;
+    const p = (e.Properties || {}).Path;
+    const w = want.find((c) => c.name === column);
+    if (seen.has(column)) problems.push(`mapping ${mapping}: column ${column} is mapped twice`);
+    seen.set(column, true);
+    if (!w) {
+      problems.push(`mapping ${mapping}: column ${column} is not a schema field`);
+      continue;
+    }
+    if (p !== `$.${column}`) problems.push(`mapping ${mapping}: column ${column} reads ${p}, not $.${column}`);
+    if (type !== w.type) problems.push(`mapping ${mapping}: column ${column} is mapped as ${type}; the schema makes it ${w.type}`);
+  }
+  for (const w of want) {
+    if (!seen.has(w.name)) problems.push(`mapping ${mapping}: schema field ${w.name} is not mapped`);
+  }
+  return problems;
+}
+
+/**
  * Analyses a query (a dashboard tile's) against the script's symbols, with parameters declared as
  * query parameters ({name: type}). Returns its errors, result columns, and the database symbols it
  * names: [{name, kind}] with kind 'table', 'view' or 'function'.
@@ -371,4 +417,4 @@ function repoFile(rel) {
   return fs.readFileSync(path.join(__dirname, '..', '..', rel), 'utf8');
 }
 
-module.exports = { loadKusto, schemaColumns, analyseScript, analyseQuery, checkDashboard, dashboardParameters, repoFile };
+module.exports = { loadKusto, schemaColumns, checkEventTable, analyseScript, analyseQuery, checkDashboard, dashboardParameters, repoFile };
