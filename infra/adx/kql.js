@@ -144,7 +144,8 @@ function analyseScript(text, { database = 'db' } = {}) {
     const statements = iterate(code.Syntax.Statements).map((s) => s.Element.Expression);
     for (const cmd of statements) {
       const cmdText = cmd ? textOf(body, cmd) : '';
-      const where = cmd ? `line ${line + body.slice(0, cmd.TextStart).split('\n').length - 1}` : `line ${line}`;
+      const cmdLine = cmd ? line + body.slice(0, cmd.TextStart).split('\n').length - 1 : line;
+      const where = `line ${cmdLine}`;
       if (!cmd || cmd.CommandKind === undefined || !(cmd instanceof K.Syntax.CustomCommand)) {
         problems.push(`${where}: unknown command ${JSON.stringify(cmdText.split('\n')[0])}`);
         continue;
@@ -153,7 +154,7 @@ function analyseScript(text, { database = 'db' } = {}) {
       if (!scriptVerbs.includes(verb)) {
         problems.push(`${where}: ${verb} cannot run in a database script (only ${scriptVerbs.join(', ')})`);
       }
-      commands.push({ kind: cmd.CommandKind, line: Number(where.slice(5)), text: cmdText });
+      commands.push({ kind: cmd.CommandKind, line: cmdLine, text: cmdText });
       const parts = named(cmd);
       switch (cmd.CommandKind) {
         case 'CreateTable':
