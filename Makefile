@@ -46,6 +46,7 @@ test-go:
 
 test-infra:
 	@if [ -f infra/check/go.mod ]; then cd infra/check && $(GO) vet ./... && $(GO) test -count=1 ./...; fi
+	cd infra/adx && npm ci --no-audit --no-fund --loglevel=error && node --test test/*.test.js
 
 ## fuzz: each fuzz target for FUZZTIME. Go 1.26's fuzzer can end a run at -fuzztime with
 ## "context deadline exceeded" and no failing input (go.dev/issue/75804, fixed in Go 1.27): that
