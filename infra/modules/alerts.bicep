@@ -42,6 +42,9 @@ var actionGroupName = 'ag-${namePrefix}'
 var actionGroups = empty(alertEmail) ? [] : [
   resourceId('Microsoft.Insights/actionGroups', actionGroupName)
 ]
+var metricAlertActions = [for id in actionGroups: {
+  actionGroupId: id
+}]
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
   name: actionGroupName
@@ -209,16 +212,15 @@ resource jobAlertRules 'Microsoft.Insights/metricAlerts@2018-03-01' = [for a in 
         }
       ]
     }
-    actions: [for id in actionGroups: {
-      actionGroupId: id
-    }]
+    actions: metricAlertActions
   }
   dependsOn: [
     actionGroup
   ]
 }]
 
-// The pipeline per hour (infra/workbook.json), reading the same workspace.
+// The pipeline per hour (infra/workbook.json), reading the same workspace: every query names it
+// as __WORKSPACE_ID__, replaced here.
 resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
   name: guid(resourceGroup().id, namePrefix, 'pipeline-workbook')
   location: location
@@ -229,7 +231,7 @@ resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
     category: 'workbook'
     sourceId: logAnalyticsId
     version: 'Notebook/1.0'
-    serializedData: loadTextContent('../workbook.json')
+    serializedData: replace(loadTextContent('../workbook.json'), '__WORKSPACE_ID__', logAnalyticsId)
   }
 }
 
