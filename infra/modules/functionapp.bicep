@@ -168,6 +168,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
       }
+      // 'custom' 1.0 is the version Flex Consumption lists for custom handlers (az functionapp
+      // list-flexconsumption-runtimes, Get-AzFunctionAppFlexConsumptionRuntime; see docs/NOTES.md).
       runtime: {
         name: 'custom'
         version: '1.0'
