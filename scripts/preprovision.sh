@@ -19,10 +19,15 @@ if ! plan="$(cd "$root" && go run ./scripts/deploycheck)"; then
 	echo "preprovision: nothing was provisioned. Change the setting named above (azd env set NAME value) and run azd up again." >&2
 	exit 1
 fi
+# The environment azd is provisioning, which need not be the default one (azd up -e <name>).
+env_args=()
+if [[ -n "${AZURE_ENV_NAME:-}" ]]; then
+	env_args=(--environment "$AZURE_ENV_NAME")
+fi
 while IFS='=' read -r name value; do
 	if [[ -n "$name" && "${!name:-}" != "$value" ]]; then
 		echo "preprovision: azd env set $name $value"
-		azd env set "$name" "$value"
+		azd env set "${env_args[@]}" "$name" "$value"
 	fi
 done <<<"$plan"
 
