@@ -101,3 +101,34 @@ func TestTickSummaryQueriesUseTheHandlersPrefix(t *testing.T) {
 		t.Errorf("alerts.bicep's credits alert does not read credits_remaining from %q lines", prefix)
 	}
 }
+
+// The documented deploy command must work on a fresh azd: make deploy turns on the alpha custom
+// language itself, azure.yaml names the first azd with it, fixes up's order with packaging first,
+// and gives every hook a Windows block (which stops with the WSL message).
+func TestDeployCommandWorksOnAFreshAzd(t *testing.T) {
+	makefile := repoFile(t, "Makefile")
+	if !regexp.MustCompile(`(?m)^deploy:\n\tAZD_ALPHA_ENABLE_LANGUAGE_CUSTOM=true azd up\b`).MatchString(makefile) {
+		t.Error("the Makefile's deploy target does not run AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM=true azd up")
+	}
+	yaml := repoFile(t, "azure.yaml")
+	if !strings.Contains(yaml, "requiredVersions:\n  azd: \">= 1.20.0\"") {
+		t.Error(`azure.yaml does not require azd ">= 1.20.0" (language custom came in 1.20.0)`)
+	}
+	pkg, prov, dep := strings.Index(yaml, "- azd: package --all"), strings.Index(yaml, "- azd: provision"), strings.Index(yaml, "- azd: deploy --all")
+	if !strings.Contains(yaml, "workflows:\n  up:\n    steps:") || pkg < 0 || !(pkg < prov && prov < dep) {
+		t.Error("azure.yaml's workflows.up is not package --all, provision, deploy --all in that order")
+	}
+	posix, windows := strings.Count(yaml, "posix:"), strings.Count(yaml, "windows:")
+	if posix == 0 || posix != windows || strings.Count(yaml, "run: scripts/windows.ps1") != windows {
+		t.Errorf("azure.yaml has %d posix and %d windows hook blocks; each hook needs a windows block running scripts/windows.ps1", posix, windows)
+	}
+	if ps := repoFile(t, "scripts/windows.ps1"); !strings.Contains(ps, "WSL") || !strings.Contains(ps, "exit 1") {
+		t.Error("scripts/windows.ps1 does not stop with the WSL message")
+	}
+	deploy := repoFile(t, "docs/DEPLOY.md")
+	for _, want := range []string{"make deploy", "1.20.0", "azd config set alpha.language.custom on", "### Windows"} {
+		if !strings.Contains(deploy, want) {
+			t.Errorf("docs/DEPLOY.md does not say %q", want)
+		}
+	}
+}
