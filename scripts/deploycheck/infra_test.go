@@ -118,7 +118,8 @@ func TestDeployCommandWorksOnAFreshAzd(t *testing.T) {
 	if !strings.Contains(yaml, "workflows:\n  up:\n    steps:") || pkg < 0 || !(pkg < prov && prov < dep) {
 		t.Error("azure.yaml's workflows.up is not package --all, provision, deploy --all in that order")
 	}
-	posix, windows := strings.Count(yaml, "posix:"), strings.Count(yaml, "windows:")
+	posix := len(regexp.MustCompile(`(?m)^\s+posix:$`).FindAllString(yaml, -1))
+	windows := len(regexp.MustCompile(`(?m)^\s+windows:$`).FindAllString(yaml, -1))
 	if posix == 0 || posix != windows || strings.Count(yaml, "run: scripts/windows.ps1") != windows {
 		t.Errorf("azure.yaml has %d posix and %d windows hook blocks; each hook needs a windows block running scripts/windows.ps1", posix, windows)
 	}
