@@ -7,7 +7,7 @@ BINARY  ?= handler
 PEER    := test/ehpeer
 FUZZTIME ?= 10s
 
-.PHONY: all build build-linux demo run func test test-go test-infra deps fuzz lint bench clean
+.PHONY: all build build-linux demo run func test test-go test-infra deps fuzz lint bench clean deploy down
 
 all: build
 
@@ -74,6 +74,14 @@ lint:
 ## bench: benchmarks and side-by-side comparisons, written to BENCHMARKS.md
 bench: deps
 	bash bench/run.sh
+
+## deploy: the whole pipeline to Azure with azd up (azd >= 1.20.0; turns on azd's alpha custom language for this command); see docs/DEPLOY.md
+deploy:
+	AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM=true azd up $(ARGS)
+
+## down: delete the deployment's resource group and purge its Key Vault (azd down --purge)
+down:
+	AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM=true azd down --purge $(ARGS)
 
 clean:
 	rm -f $(BINARY)

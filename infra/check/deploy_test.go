@@ -108,7 +108,7 @@ func TestAzureYAML(t *testing.T) {
 		}
 	}
 	sort.Strings(runs)
-	for _, want := range []string{"preprovision: scripts/asa-job.sh stop", "postprovision: scripts/postprovision.sh"} {
+	for _, want := range []string{"preprovision: scripts/preprovision.sh", "postprovision: scripts/postprovision.sh"} {
 		if !contains(runs, want) {
 			t.Errorf("azure.yaml hooks %v lack %q", runs, want)
 		}
