@@ -121,8 +121,19 @@ param logRetentionDays int = 30
   'adx'
   'both'
 ])
-@description('Where the Stream Analytics outputs 1-3 go: Power BI (or Blob storage when no workspace is given), Azure Data Explorer, or both. adx is reserved for the Data Explorer module; today it turns the Power BI outputs off.')
-param analytics string = 'powerbi'
+@description('Analytics: adx (Azure Data Explorer reads the hub: table, dedupe, live functions, dashboard), powerbi (the Stream Analytics job writes outputs 1-3 to Power BI, or to Blob storage without a workspace; the Power BI output stops on 2027-10-31), or both while moving. The Blob archive is written in every case. docs/ANALYTICS.md compares them.')
+param analytics string = 'adx'
+
+@description('Azure Data Explorer SKU (analytics adx or both); modules/adx.bicep lists the production SKUs.')
+param adxSkuName string = 'Dev(No SLA)_Standard_E2a_v4'
+
+@minValue(1)
+@maxValue(1000)
+@description('Azure Data Explorer instances: 1 for a Dev SKU, 2 or more for production.')
+param adxSkuCapacity int = 1
+
+@description('A user (e-mail), application (client id) or security group (name) who may query the Data Explorer database and use the dashboard. Empty grants no one.')
+param adxViewer string = ''
 
 
 @description('Power BI workspace (group) id the Stream Analytics job writes to. Empty turns Power BI off.')
@@ -275,8 +286,23 @@ module streamAnalytics 'modules/streamanalytics.bicep' = {
   }
 }
 
-// Azure Data Explorer (analytics 'adx' or 'both') goes here: modules/adx.bicep, with the
-// Stream Analytics job (or an Event Hubs data connection) feeding it from the same hub.
+// Azure Data Explorer (analytics 'adx' or 'both'): its own consumer group on the hub, read with the
+// cluster's identity; the database script (infra/adx/schema.kql) makes the table, dedupe and outputs.
+var adxOn = analytics != 'powerbi'
+module adx 'modules/adx.bicep' = if (adxOn) {
+  name: 'adx'
+  params: {
+    location: location
+    tags: allTags
+    clusterName: 'adx${resourceToken}'
+    skuName: adxSkuName
+    skuCapacity: adxSkuCapacity
+    eventHubNamespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubs.outputs.eventHubName
+    consumerGroupName: 'adx'
+    principalId: adxViewer
+  }
+}
 
 // Every role assignment of the pipeline, in one place.
 module access 'modules/access.bicep' = {
@@ -328,3 +354,5 @@ output LOG_ANALYTICS_NAME string = monitoring.outputs.logAnalyticsName
 output FUNCTION_APP_IDENTITY_NAME string = identity.outputs.name
 output ALERT_EMAIL_ENABLED bool = alerts.outputs.actionGroupEnabled
 output WORKBOOK_ID string = alerts.outputs.workbookId
+output ADX_CLUSTER_URI string = adxOn ? adx.outputs.clusterUri : ''
+output ADX_DATABASE string = adxOn ? adx.outputs.databaseName : ''
