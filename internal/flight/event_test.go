@@ -109,7 +109,7 @@ func TestRecordingsEncodeToSchema(t *testing.T) {
 	}
 	for _, rec := range recordings.States {
 		t.Run(rec.Name, func(t *testing.T) {
-			snap, err := opensky.Decode(recordings.Read(t, "states/"+rec.Name))
+			snap, err := opensky.Decode(recordings.Read(t, "states/"+rec.Name), opensky.LimitsAt(time.Now(), 0))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +154,7 @@ func TestRecordingsEncodeToSchema(t *testing.T) {
 func TestTransformEventIDs(t *testing.T) {
 	var states []opensky.State
 	for _, rec := range recordings.States {
-		snap, err := opensky.Decode(recordings.Read(t, "states/"+rec.Name))
+		snap, err := opensky.Decode(recordings.Read(t, "states/"+rec.Name), opensky.LimitsAt(time.Now(), 0))
 		if err != nil {
 			t.Fatal(err)
 		}
