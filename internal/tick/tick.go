@@ -45,7 +45,7 @@ type Runner struct {
 	// about a larger one; both come from config (memory).
 	MaxStates     int
 	MaxStatesHint string
-	Now        func() time.Time
+	Now           func() time.Time
 
 	mu           sync.Mutex
 	blockedUntil time.Time
