@@ -3,6 +3,7 @@ package opensky_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,7 +59,8 @@ func live() opensky.Limits { return opensky.LimitsAt(time.Now(), 0) }
 var validator = sync.OnceValues(schema.NewValidator)
 
 // checkEvents transforms and encodes snap as a tick does and says what is wrong with the events:
-// one that does not fit the schema.
+// one that does not fit the schema, two events with one id but different content, or two
+// identical states with different ids.
 func checkEvents(snap opensky.Snapshot) error {
 	v, err := validator()
 	if err != nil {
@@ -68,10 +70,22 @@ func checkEvents(snap opensky.Snapshot) error {
 	if err != nil {
 		return fmt.Errorf("encoding: %w", err)
 	}
-	for _, r := range b.Records {
+	byID, byBody := map[string]int{}, map[string]int{}
+	for i, r := range b.Records {
 		if err := v.Validate(r.Body); err != nil {
 			return fmt.Errorf("event %s does not fit the schema: %v\n%s", r.ID, err, r.Body)
 		}
+		if j, dup := byID[r.ID]; dup && string(b.Records[j].Body) != string(r.Body) {
+			return fmt.Errorf("events %d and %d differ but share the id %s:\n%s\n%s", j, i, r.ID, b.Records[j].Body, r.Body)
+		}
+		byID[r.ID] = i
+		// The same body with another id is right only for states that differ in what the JSON
+		// cannot show (invalid UTF-8 bytes, each written as U+FFFD).
+		if j, dup := byBody[string(r.Body)]; dup && b.Records[j].ID != r.ID &&
+			diffValues("state", reflect.ValueOf(snap.States[j]), reflect.ValueOf(snap.States[i])) == "" {
+			return fmt.Errorf("states %d and %d are identical but have the ids %s and %s", j, i, b.Records[j].ID, r.ID)
+		}
+		byBody[string(r.Body)] = i
 	}
 	return nil
 }

@@ -28,11 +28,13 @@ const seedStates = 40
 // FuzzDecode: Decode never panics, and every state of an accepted answer either decodes into a
 // state within the documented ranges or is rejected with a field name and a reason. A broken
 // envelope is an ErrEnvelope and yields nothing, so no part of it can be published. The events
-// an accepted answer yields all fit the schema (checkEvents).
+// an accepted answer yields all fit the schema, and share an id only if they are the same event
+// (checkEvents).
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		`{"time":1518552809,"states":null}`,
 		`{"time":1e19,"states":[]}`,
+		`{"time":1634471390,"states":[["3c6444","DLH9LF  ","Germany",1634471389,1634471390,6.1,50.2,10668,false,230.5,90.1,-5.2,null,10900.4,"1000",false,0],["3c6444","DLH9LF","Germany",1634471389,1634471390,6.2,50.2,10668,false,230.5,90.1,-5.2,null,10900.4,"1000",false,0],["3c6444","DLH9LF","Germany",1634471389,1634471390,6.1,50.2,10668,false,230.5,90.1,-5.2,null,10900.4,"1000",false,0]]}`,
 		`{"time":1634471390,"states":[["3c6444","DLH9LF  ","Germany",1099511627776,1099511627776,6.1,50.2,10668,false,230.5,90.1,-5.2,null,10900.4,"1000",false,0,3]]}`,
 		`{"time":1518552809,"states":[]}`,
 		`{"time":1634471390,"states":[["3c6444","DLH9LF  ","Germany",1634471389,1634471390,6.1,50.2,10668,false,230.5,90.1,-5.2,null,10900.4,"1000",false,0,3]]}`,
