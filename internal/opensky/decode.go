@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -350,7 +351,11 @@ func (d *decoder) state() (State, *Rejection, error) {
 		return State{}, nil, err
 	}
 	if n != baseFields && n != extendedFields {
-		return State{}, &Rejection{ICAO24: s.ICAO24, Field: "state", Reason: fmt.Sprintf("has %d fields, want %d (or %d with extended=1)", n, baseFields, extendedFields)}, nil
+		id := s.ICAO24
+		if !isICAO24(id) {
+			id = ""
+		}
+		return State{}, &Rejection{ICAO24: id, Field: "state", Reason: fmt.Sprintf("has %d fields, want %d (or %d with extended=1)", n, baseFields, extendedFields)}, nil
 	}
 	if f.err == nil {
 		if s.Longitude != nil && (*s.Longitude < -180 || *s.Longitude > 180) {
@@ -379,7 +384,7 @@ func (f *fieldDecoder) field(s *State, idx int, v jsontext.Value) {
 	case idxICAO24:
 		s.ICAO24 = f.str(idx, v, false)
 		if f.err == nil && !isICAO24(s.ICAO24) {
-			f.reject(idx, fmt.Sprintf("%q is not six hex digits", s.ICAO24))
+			f.reject(idx, quoteClipped(s.ICAO24)+" is not six hex digits")
 		}
 	case idxCallsign:
 		s.Callsign = f.optStr(idx, v, false)
@@ -501,7 +506,7 @@ func (f *fieldDecoder) optInt(idx int, v jsontext.Value, lo, hi int64) *int64 {
 	case '0':
 		x, _ := parseNumber(v)
 		if x != math.Trunc(x) || x < float64(lo) || x > float64(hi) {
-			f.reject(idx, fmt.Sprintf("%s is not a whole number from %d to %d", v, lo, hi))
+			f.reject(idx, fmt.Sprintf("%s is not a whole number from %d to %d", clip(string(v)), lo, hi))
 			return nil
 		}
 		f.d.ints = append(f.d.ints, int64(x))
@@ -520,7 +525,7 @@ func (f *fieldDecoder) optUnix(idx int, v jsontext.Value) *int64 {
 		x, _ := parseNumber(v)
 		t, ok := f.d.lim.unixTime(x)
 		if !ok {
-			f.reject(idx, fmt.Sprintf("%s is not a time in %s", v, f.d.lim.timeRange()))
+			f.reject(idx, fmt.Sprintf("%s is not a time in %s", clip(string(v)), f.d.lim.timeRange()))
 			return nil
 		}
 		f.d.ints = append(f.d.ints, t)
@@ -587,13 +592,41 @@ func describe(v jsontext.Value) string {
 		s, _ := jsontext.AppendUnquote(nil, v)
 		return kind(string(s))
 	case '0':
-		return "the number " + string(v)
+		return "the number " + clip(string(v))
 	case '[':
 		return "an array"
 	case '{':
 		return "an object"
 	}
 	return "invalid JSON"
+}
+
+// maxQuoted bounds how much of an offending value a message quotes: an answer may hold values of
+// megabytes, and each message is logged and sent back to the Functions host.
+const maxQuoted = 64
+
+// clip returns s, or its first maxQuoted bytes (cut at a character's start) and how long it was.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:clipAt(s)], len(s))
+}
+
+// quoteClipped quotes s as %q does, clipped as clip does.
+func quoteClipped(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:clipAt(s)], len(s))
+}
+
+func clipAt(s string) int {
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return cut
 }
 
 func isICAO24(s string) bool {

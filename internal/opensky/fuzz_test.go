@@ -27,7 +27,8 @@ const seedStates = 40
 
 // FuzzDecode: Decode never panics, and every state of an accepted answer either decodes into a
 // state within the documented ranges or is rejected with a field name and a reason. A broken
-// envelope is an ErrEnvelope and yields nothing, so no part of it can be published. The events
+// envelope is an ErrEnvelope and yields nothing, so no part of it can be published. No message is
+// longer than maxReason, whatever the answer holds. The events
 // an accepted answer yields all fit the schema, and share an id only if they are the same event
 // (checkEvents).
 func FuzzDecode(f *testing.F) {
@@ -60,8 +61,8 @@ func FuzzDecode(f *testing.F) {
 			if snap.States != nil || snap.Rejected != nil || snap.Time != 0 {
 				t.Fatalf("a refused answer still yielded %d states and %d rejections", len(snap.States), len(snap.Rejected))
 			}
-			if err.Error() == "" {
-				t.Fatal("empty error text")
+			if err.Error() == "" || len(err.Error()) > maxReason {
+				t.Fatalf("error text of %d bytes: %.300q", len(err.Error()), err)
 			}
 			return
 		}
@@ -91,6 +92,9 @@ func FuzzDecode(f *testing.F) {
 			}
 			if strings.TrimSpace(r.Reason) == "" {
 				t.Fatalf("rejection without a reason: %+v", r)
+			}
+			if len(r.String()) > maxReason {
+				t.Fatalf("rejection text of %d bytes: %.300q", len(r.String()), r.String())
 			}
 			if !strings.Contains(r.String(), r.Field) {
 				t.Fatalf("rejection text %q lacks the field", r.String())
