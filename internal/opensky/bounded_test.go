@@ -31,7 +31,7 @@ func TestMessagesBounded(t *testing.T) {
 	} {
 		states = append(states, state(replace, 17))
 	}
-	states = append(states, state(map[int]string{17: huge}, 18))                            // category out of range
+	states = append(states, state(map[int]string{17: huge}, 18))                                    // category out of range
 	states = append(states, strings.TrimSuffix(state(map[int]string{0: hugeStr}, 17), "]")+`,1,2]`) // 19 fields and a bad icao24
 	body := []byte(snap + strings.Join(states, ",") + `]}`)
 
