@@ -171,3 +171,40 @@ func TestSchemaAgreesWithTimeLimits(t *testing.T) {
 		}
 	}
 }
+
+// An answer with more states than Limits.MaxStates fails with ErrTooManyStates, in the fast
+// path and the reference alike, rejected states counting too; one at the cap decodes.
+func TestDecodeMaxStates(t *testing.T) {
+	good, bad := state(nil, 17), state(map[int]string{0: `"nothex"`}, 17)
+	body := func(states ...string) []byte {
+		return []byte(`{"time":1634471390,"states":[` + strings.Join(states, ",") + `]}`)
+	}
+	lim := fuzzLimits
+	lim.MaxStates = 3
+	for _, tt := range []struct {
+		name    string
+		body    []byte
+		tooMany bool
+	}{
+		{"at the cap", body(good, good, good), false},
+		{"at the cap with a rejected state", body(good, bad, good), false},
+		{"one past", body(good, good, good, good), true},
+		{"one past with a rejected state", body(good, good, bad, good), true},
+		{"null states", []byte(`{"time":1634471390,"states":null}`), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, decode := range []func([]byte, opensky.Limits) (opensky.Snapshot, error){opensky.Decode, opensky.DecodeTokens} {
+				_, err := decode(tt.body, lim)
+				if tt.tooMany != errors.Is(err, opensky.ErrTooManyStates) || (!tt.tooMany && err != nil) {
+					t.Fatalf("err = %v, want too many: %v", err, tt.tooMany)
+				}
+				if tt.tooMany && (errors.Is(err, opensky.ErrEnvelope) || !strings.Contains(err.Error(), "more than 3 states")) {
+					t.Fatalf("err = %v", err)
+				}
+			}
+			if _, ok := opensky.DecodeFast(tt.body, lim); ok == tt.tooMany && strings.Contains(tt.name, "one past") {
+				t.Fatal("the fast path took an answer past the cap")
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package tick_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -33,5 +34,25 @@ func TestTickSummaryBoundedWithHugeRejections(t *testing.T) {
 	b, _ := json.Marshal(sum)
 	if len(b) > 4<<10 {
 		t.Fatalf("summary of %d bytes for a %d-byte answer: %.300s", len(b), len(body), b)
+	}
+}
+
+// A snapshot with more states than the handler's memory holds fails the tick before anything is
+// published, with the reason and what to do about it (config's MaxStatesHint).
+func TestTickFailsSnapshotOverMaxStates(t *testing.T) {
+	now := time.Date(2018, 2, 13, 20, 14, 0, 0, time.UTC)
+	snk := &fakeSink{}
+	r := newRunner(&fakeSource{}, snk, &now) // twoStates: three states
+	r.MaxStates, r.MaxStatesHint = 2, "raise HANDLER_MEMORY_MB"
+	sum, err := r.Tick(context.Background(), tick.Request{})
+	if !errors.Is(err, opensky.ErrTooManyStates) || !strings.Contains(err.Error(), "more than 2 states") || !strings.Contains(err.Error(), "raise HANDLER_MEMORY_MB") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(snk.batches) != 0 || sum.EventsPublished != 0 {
+		t.Fatalf("published %d batches", len(snk.batches))
+	}
+	r.MaxStates = 3
+	if _, err := r.Tick(context.Background(), tick.Request{}); err != nil {
+		t.Fatalf("at the cap: %v", err)
 	}
 }
