@@ -78,64 +78,69 @@ var crcTable = crc64.MakeTable(crc64.ECMA)
 // their length, numbers as their 8 bytes (a float64's bits, so -0 is not 0, as it is not in the
 // JSON), and a null as a tag byte of its own.
 func appendContent(b []byte, e *Event) []byte {
-	str := func(s string) {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	optStr := func(s *string) {
-		if s == nil {
-			b = append(b, 0)
-			return
-		}
+	b = appendLenString(b, e.ICAO24)
+	b = appendContentString(b, e.Callsign)
+	b = appendLenString(b, e.OriginCountry)
+	if e.TimePosition == nil {
+		b = append(b, 0)
+	} else {
 		b = append(b, 1)
-		str(*s)
-	}
-	optFloat := func(f *float64) {
-		if f == nil {
-			b = append(b, 0)
-			return
-		}
-		b = append(b, 1)
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(*f))
-	}
-	flag := func(v bool) {
-		if v {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
-		}
-	}
-	str(e.ICAO24)
-	optStr(e.Callsign)
-	str(e.OriginCountry)
-	flag(e.TimePosition != nil)
-	if e.TimePosition != nil {
 		b = binary.LittleEndian.AppendUint64(b, uint64(e.TimePosition.Unix()))
 	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(e.LastContact.Unix()))
-	optFloat(e.Longitude)
-	optFloat(e.Latitude)
-	optFloat(e.BaroAltitude)
-	flag(e.OnGround)
-	optFloat(e.Velocity)
-	optFloat(e.TrueTrack)
-	optFloat(e.VerticalRate)
-	flag(e.Sensors != nil)
-	if e.Sensors != nil {
+	b = appendContentFloat(b, e.Longitude)
+	b = appendContentFloat(b, e.Latitude)
+	b = appendContentFloat(b, e.BaroAltitude)
+	b = appendContentBool(b, e.OnGround)
+	b = appendContentFloat(b, e.Velocity)
+	b = appendContentFloat(b, e.TrueTrack)
+	b = appendContentFloat(b, e.VerticalRate)
+	if e.Sensors == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
 		b = binary.AppendUvarint(b, uint64(len(e.Sensors)))
 		for _, n := range e.Sensors {
 			b = binary.AppendVarint(b, int64(n))
 		}
 	}
-	optFloat(e.GeoAltitude)
-	optStr(e.Squawk)
-	flag(e.SPI)
+	b = appendContentFloat(b, e.GeoAltitude)
+	b = appendContentString(b, e.Squawk)
+	b = appendContentBool(b, e.SPI)
 	b = binary.AppendVarint(b, int64(e.PositionSource))
-	flag(e.Category != nil)
-	if e.Category != nil {
+	if e.Category == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
 		b = binary.AppendVarint(b, int64(*e.Category))
 	}
 	return b
+}
+
+func appendLenString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendContentString(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, 0)
+	}
+	return appendLenString(append(b, 1), *s)
+}
+
+func appendContentFloat(b []byte, f *float64) []byte {
+	if f == nil {
+		return append(b, 0)
+	}
+	return binary.LittleEndian.AppendUint64(append(b, 1), math.Float64bits(*f))
+}
+
+func appendContentBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
 }
 
 // eventIDLen is the length of an id with a 6-character icao24 and a 10-digit last contact.
