@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -29,8 +31,8 @@ const (
 var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
 
 // memory sets c.MemoryMB, c.MemorySource and c.MaxStates from, in order: HANDLER_MEMORY_MB (the
-// MB the handler may use), GOMEMLIMIT (the Go runtime's own limit), or the cgroup's limit less
-// HostReserveMB. With none of them (a developer's machine) there is no cap but the body's.
+// MB the handler may use), GOMEMLIMIT (the Go runtime's own limit, as the runtime parsed it), or
+// the cgroup's limit less HostReserveMB. With none of them (a developer's machine) there is no cap but the body's.
 func (l *loader) memory(c *Config, readFile func(string) ([]byte, error)) {
 	if raw := strings.TrimSpace(l.getenv("HANDLER_MEMORY_MB")); raw != "" {
 		mb, err := strconv.Atoi(raw)
@@ -39,13 +41,13 @@ func (l *loader) memory(c *Config, readFile func(string) ([]byte, error)) {
 			return
 		}
 		c.MemoryMB, c.MemorySource = mb, "HANDLER_MEMORY_MB"
-	} else if raw := strings.TrimSpace(l.getenv("GOMEMLIMIT")); raw != "" && raw != "off" {
-		b, ok := parseGoMemLimit(raw)
-		if !ok || b>>20 <= BaseMemoryMB {
-			l.fail("GOMEMLIMIT", raw, fmt.Sprintf("is not a memory limit above %d MiB the Go runtime takes, such as 400MiB; or set HANDLER_MEMORY_MB instead", BaseMemoryMB))
+	} else if lim := debug.SetMemoryLimit(-1); lim < math.MaxInt64 {
+		// GOMEMLIMIT, as the runtime read it (its own units and "off"): the Go heap's limit.
+		if lim>>20 <= BaseMemoryMB {
+			l.fail("GOMEMLIMIT", strconv.FormatInt(lim, 10), fmt.Sprintf("bytes is below the %d MiB the handler takes before a snapshot; raise it, or set HANDLER_MEMORY_MB", BaseMemoryMB))
 			return
 		}
-		c.MemoryMB, c.MemorySource = int(b>>20), "GOMEMLIMIT"
+		c.MemoryMB, c.MemorySource = int(lim>>20), "GOMEMLIMIT"
 	} else if b, file, ok := cgroupLimit(readFile); ok && int(b>>20) > HostReserveMB+BaseMemoryMB {
 		c.MemoryMB = int(b>>20) - HostReserveMB
 		c.MemorySource = fmt.Sprintf("the container's %d MB (%s) less %d MB for the Functions host", b>>20, file, HostReserveMB)
@@ -79,25 +81,4 @@ func cgroupLimit(readFile func(string) ([]byte, error)) (uint64, string, bool) {
 		return n, file, true
 	}
 	return 0, "", false
-}
-
-// parseGoMemLimit reads GOMEMLIMIT as the runtime does: a number of bytes with an optional unit
-// B, KiB, MiB, GiB or TiB.
-func parseGoMemLimit(s string) (uint64, bool) {
-	units := []struct {
-		suffix string
-		shift  uint
-	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
-	shift := uint(0)
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			s, shift = strings.TrimSuffix(s, u.suffix), u.shift
-			break
-		}
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || n > (1<<63-1)>>shift {
-		return 0, false
-	}
-	return n << shift, true
 }
