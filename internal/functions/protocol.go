@@ -78,6 +78,7 @@ func (r InvocationResponse) MarshalJSON() ([]byte, error) {
 // logsNoteRoom is the part of MaxLogsBytes kept for the note on what was left out.
 const logsNoteRoom = 200
 
+// capLogs applies MarshalJSON's caps to Logs.
 func capLogs(logs []string) []string {
 	if logs == nil {
 		return nil
@@ -117,13 +118,13 @@ func fitText(s string, room int) (string, bool) {
 	return "", false
 }
 
-// clipText returns s, or its first max bytes (cut at a character's start) and a note of its
-// length; the result may be up to 40 bytes longer than max.
-func clipText(s string, max int) string {
-	if len(s) <= max {
+// clipText returns s, or its first n bytes (cut at a character's start) and a note of its
+// length; the result may be up to 40 bytes longer than n.
+func clipText(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	cut := max
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
