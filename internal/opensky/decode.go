@@ -151,9 +151,11 @@ func (e tooManyStates) Error() string {
 // failing a whole snapshot over one callsign.
 var decodeOptions = jsontext.AllowInvalidUTF8(true)
 
-// Decode decodes a /states/all answer. A broken envelope (not JSON, no time, states not an array)
-// is an error wrapping ErrEnvelope. A state that does not fit the documented vector is left out
-// and listed in Rejected with its reason; the other states are kept.
+// Decode decodes a /states/all answer within lim. A broken envelope (not JSON, no time or one out
+// of lim's range, states not an array) is an error wrapping ErrEnvelope, and more states than
+// lim.MaxStates one wrapping ErrTooManyStates. A state that does not fit the documented vector
+// (or has a time out of range) is left out and listed in Rejected with its reason; the other
+// states are kept.
 //
 // Ordinary answers take a fast path (decodeFast, scan.go): a byte scanner for exactly the shape
 // OpenSky sends, with allocations per snapshot rather than per state. At the first thing out of
@@ -161,8 +163,6 @@ var decodeOptions = jsontext.AllowInvalidUTF8(true)
 // JSON) it gives up, and the whole body is decoded again by the reference decoder
 // (decodeTokens), which alone writes rejections and errors; both give the same Snapshot for what
 // the fast path takes.
-//
-// Every time must be within lim's range, and the states no more than lim.MaxStates.
 func Decode(body []byte, lim Limits) (Snapshot, error) {
 	if snap, ok := decodeFast(body, lim); ok {
 		return snap, nil
