@@ -234,7 +234,7 @@ func TestServeIntegration(t *testing.T) {
 }
 
 func TestServeFailedTickIntegration(t *testing.T) {
-	srv := openskytest.New(t, []byte(`{"time":1,"states":[["ac96b8","AAL`))
+	srv := openskytest.New(t, []byte(`{"time":1634471390,"states":[["ac96b8","AAL`))
 	out := filepath.Join(t.TempDir(), "out.ndjson")
 	h := StartHandler(t, map[string]string{"OPENSKY_BASE_URL": srv.BaseURL(), "OPENSKY_FILE": out})
 	status, resp := h.Invoke(t, invocation)

@@ -19,8 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	_ "github.com/opensky-eventhubs/handler/internal/prefault" // maps the binary in one call: see its doc
 )
 
 func main() {

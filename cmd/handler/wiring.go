@@ -78,6 +78,8 @@ func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Authenticated: cfg.Authenticated(),
 		Timeout:       cfg.TickTimeout,
 		LowCredits:    cfg.Account.DailyCredits() / 10,
+		MaxStates:     cfg.MaxStates,
+		MaxStatesHint: cfg.MaxStatesHint(),
 	}
 	return &app{cfg: cfg, log: log, runner: runner, close: snk.Close, start: start}, nil
 }

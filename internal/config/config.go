@@ -96,6 +96,12 @@ type Config struct {
 	ShutdownGrace time.Duration // SHUTDOWN_GRACE
 	LogLevel      slog.Level    // LOG_LEVEL
 
+	// Memory (memory.go): the MB the handler may use and where that figure came from, and the
+	// most states a snapshot may have in it; all 0 when no limit is known.
+	MemoryMB     int
+	MemorySource string
+	MaxStates    int
+
 	// Port is FUNCTIONS_CUSTOMHANDLER_PORT (or FUNCTIONS_HTTPWORKER_PORT), set by the Functions host.
 	Port string
 }
@@ -121,7 +127,7 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 func (s Secret) Value() string { return string(s) }
 
 // Load reads and validates every setting. getenv is os.Getenv in production. readFile reads
-// OPENSKY_CREDENTIALS_FILE (os.ReadFile in production).
+// OPENSKY_CREDENTIALS_FILE and the cgroup's memory limit (os.ReadFile in production).
 func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (Config, error) {
 	if readFile == nil {
 		readFile = os.ReadFile
@@ -178,6 +184,7 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (Co
 		l.fail("OPENSKY_FILE", "", "is empty; give a path (default "+DefaultFile+") or - for standard output")
 	}
 	c.LogLevel = l.level("LOG_LEVEL")
+	l.memory(&c, readFile)
 
 	if err := errors.Join(l.errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid app settings:\n%w", err)
@@ -203,6 +210,8 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.Duration("request_timeout", c.RequestTimeout),
 		slog.Duration("tick_timeout", c.TickTimeout),
 		slog.String("sink", c.Sink),
+		slog.Int("memory_mb", c.MemoryMB),
+		slog.Int("max_states", c.MaxStates),
 	}
 	switch c.Sink {
 	case SinkFile:

@@ -129,7 +129,7 @@ func TestConsumeIntegration(t *testing.T) {
 // does with a world snapshot.
 func BenchmarkConsumePeer(b *testing.B) {
 	body := recordings.Full(b, "global-2021-10-17.json")
-	snap, err := opensky.Decode(body)
+	snap, err := opensky.Decode(body, opensky.LimitsAt(time.Now(), 0))
 	if err != nil {
 		b.Fatal(err)
 	}

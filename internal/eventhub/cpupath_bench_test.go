@@ -130,7 +130,7 @@ func synthBody(tb testing.TB, n int) []byte {
 // encode (with the Encoder the ticks before used, as the Runner keeps it from tick to tick), then
 // Publish on a sink whose sends are no-ops (see cpuSink).
 func tickCPU(ctx context.Context, body []byte, s *Sink, enc *flight.Encoder) error {
-	snap, err := opensky.Decode(body)
+	snap, err := opensky.Decode(body, opensky.LimitsAt(time.Now(), 0))
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func cpuSink(b *testing.B) *Sink {
 // countStates counts the vectors in a body (accepted and rejected), for the per-state metrics.
 func countStates(tb testing.TB, body []byte) int {
 	tb.Helper()
-	snap, err := opensky.Decode(body)
+	snap, err := opensky.Decode(body, opensky.LimitsAt(time.Now(), 0))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func BenchmarkCPUPathCold(b *testing.B) {
 func BenchmarkStep(b *testing.B) {
 	body := recordings.Full(b, "global-2021-10-17.json")
 	states := countStates(b, body)
-	snap, err := opensky.Decode(body)
+	snap, err := opensky.Decode(body, opensky.LimitsAt(time.Now(), 0))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func BenchmarkStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("decode", func(b *testing.B) {
-		measure(b, states, false, func() error { _, err := opensky.Decode(body); return err })
+		measure(b, states, false, func() error { _, err := opensky.Decode(body, opensky.LimitsAt(time.Now(), 0)); return err })
 	})
 	b.Run("transform", func(b *testing.B) {
 		measure(b, states, false, func() error { flight.Transform(snap); return nil })
@@ -318,7 +318,7 @@ func BenchmarkStep(b *testing.B) {
 // batching and sending included. Its wall time includes the peer's work on the same machine.
 func BenchmarkPublishPeer(b *testing.B) {
 	body := recordings.Full(b, "global-2021-10-17.json")
-	snap, err := opensky.Decode(body)
+	snap, err := opensky.Decode(body, opensky.LimitsAt(time.Now(), 0))
 	if err != nil {
 		b.Fatal(err)
 	}

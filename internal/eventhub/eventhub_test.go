@@ -128,7 +128,7 @@ func TestRedact(t *testing.T) {
 // snapshotBatch builds a batch the way the handler does: decode, transform, encode.
 func snapshotBatch(t *testing.T, name string) flight.Batch {
 	t.Helper()
-	snap, err := opensky.Decode(recordings.Read(t, "states/"+name))
+	snap, err := opensky.Decode(recordings.Read(t, "states/"+name), opensky.LimitsAt(time.Now(), 0))
 	if err != nil {
 		t.Fatalf("decoding %s: %v", name, err)
 	}
@@ -313,7 +313,7 @@ func TestPublishOversizedEventIntegration(t *testing.T) {
 	cs := p.ConnectionString(ehtest.DefaultHub)
 	s := newSink(t, ctx, Config{ConnectionString: cs})
 
-	snap, err := opensky.Decode(recordings.Read(t, "states/small-2018-02-13.json"))
+	snap, err := opensky.Decode(recordings.Read(t, "states/small-2018-02-13.json"), opensky.LimitsAt(time.Now(), 0))
 	if err != nil {
 		t.Fatal(err)
 	}

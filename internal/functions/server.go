@@ -74,10 +74,8 @@ func handleTimer(logger *slog.Logger, t Ticker) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		log := logger.With(slog.String("function", FunctionName), slog.String("invocation_id", r.Header.Get(InvocationIDHeader)))
 
-		var req InvocationRequest
-		body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		dec := json.NewDecoder(body)
-		if err := dec.Decode(&req); err != nil {
+		req, err := DecodeInvocation(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
 			var mbe *http.MaxBytesError
 			msg := fmt.Sprintf("the body is not a JSON invocation: %v", err)
 			if errors.As(err, &mbe) {

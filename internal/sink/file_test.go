@@ -17,7 +17,7 @@ func batch(t *testing.T, ids ...string) flight.Batch {
 	t.Helper()
 	events := make([]flight.Event, len(ids))
 	for i, id := range ids {
-		events[i] = flight.Event{EventID: flight.EventID(id, 1), ICAO24: id, OriginCountry: "X"}
+		events[i] = flight.Event{EventID: id + "-1", ICAO24: id, OriginCountry: "X"}
 	}
 	b, err := flight.Encode(time.Unix(1, 0), events)
 	if err != nil {

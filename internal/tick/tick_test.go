@@ -108,7 +108,8 @@ func TestTickFailures(t *testing.T) {
 		want     string
 		noPublis bool
 	}{
-		{"broken envelope", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1,"states":[["ac`)}}}}, &fakeSink{}, "ends early", true},
+		{"broken envelope", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1634471390,"states":[["ac`)}}}}, &fakeSink{}, "ends early", true},
+		{"snapshot time out of range", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1e19,"states":[]}`)}}}}, &fakeSink{}, `not a /states/all snapshot: "time" is the number 1e19, not the snapshot's time`, true},
 		{"source error", &fakeSource{results: []fetchResult{{err: &opensky.Error{Status: 500}}}}, &fakeSink{}, "500", true},
 		{"sink error", &fakeSource{}, &fakeSink{err: errors.New("link detached")}, "publishing 2 events to fake: link detached", false},
 		{"sink under-reports", &fakeSource{}, &fakeSink{short: 1}, "1 of 2 events", false},
@@ -187,7 +188,7 @@ func TestTickPastDue(t *testing.T) {
 
 func TestLowCreditsWarn(t *testing.T) {
 	now := time.Now()
-	src := &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1,"states":null}`), Remaining: 12}}}}
+	src := &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1634471390,"states":null}`), Remaining: 12}}}}
 	sum, err := newRunner(src, &fakeSink{}, &now).Tick(context.Background(), tick.Request{})
 	if err != nil {
 		t.Fatal(err)
