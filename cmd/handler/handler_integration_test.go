@@ -190,7 +190,7 @@ func checkNDJSON(t *testing.T, data []byte, want int) {
 func TestServeIntegration(t *testing.T) {
 	rec := recordings.States[0]
 	srv := openskytest.New(t, recordings.Read(t, "states/"+rec.Name))
-	out := filepath.Join(t.TempDir(), "data", "opensky.ndjson")
+	out := filepath.Join(t.TempDir(), "opensky.ndjson")
 	h := StartHandler(t, map[string]string{"OPENSKY_BASE_URL": srv.BaseURL(), "OPENSKY_FILE": out})
 
 	status, resp := h.Invoke(t, invocation)
