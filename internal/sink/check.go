@@ -9,7 +9,7 @@ import (
 )
 
 // Check makes sure Publish can write, before anything is fetched: the file is opened for
-// appending (and so created, empty, when missing). A missing folder is created only when
+// appending (a file it had to create for that is removed again). A missing folder is created only when
 // createFolder is true, for the default path the user did not choose; a folder missing from a path
 // the user gave is more likely a typo than a wish, and is an error. Check returns the folder it
 // created, if any, for the caller to log.
@@ -27,6 +27,7 @@ func (f *File) Check(createFolder bool) (created string, err error) {
 		}
 		created = dir
 	}
+	_, statErr := os.Stat(f.path)
 	fh, err := os.OpenFile(f.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		var pe *fs.PathError
@@ -35,5 +36,12 @@ func (f *File) Check(createFolder bool) (created string, err error) {
 		}
 		return created, fmt.Errorf("OPENSKY_FILE=%s cannot be written (%w); give a file path you may write to, or - for standard output", f.path, err)
 	}
-	return created, fh.Close()
+	if err := fh.Close(); err != nil {
+		return created, fmt.Errorf("OPENSKY_FILE=%s: %w", f.path, err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		// Leave no empty file behind: until a tick publishes, there is nothing to read.
+		_ = os.Remove(f.path)
+	}
+	return created, nil
 }

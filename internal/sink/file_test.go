@@ -106,6 +106,11 @@ func TestFileCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tt.path != "-" {
+				if _, err := os.Stat(tt.path); !os.IsNotExist(err) {
+					t.Errorf("Check left %s behind (%v); nothing was published yet", tt.path, err)
+				}
+			}
 			// What Check passed, Publish writes.
 			if _, err := f.Publish(context.Background(), batch(t, "aaaaaa")); err != nil {
 				t.Fatalf("publish after a passed check: %v", err)
