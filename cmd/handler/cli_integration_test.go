@@ -2,11 +2,13 @@ package main_test
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opensky-eventhubs/handler/internal/ehtest"
 	"github.com/opensky-eventhubs/handler/internal/openskytest"
@@ -100,5 +102,22 @@ func TestRunChecksEventHubFirstIntegration(t *testing.T) {
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("%d requests to OpenSky, want none", n)
+	}
+}
+
+// Under the Functions host the handler starts whatever its sink: a sink that cannot work is
+// logged as soon as the host's first poll is answered, and each tick fails with the reason.
+func TestServeLogsFailedSinkCheckIntegration(t *testing.T) {
+	srv := openskytest.New(t, tinySnapshot)
+	aFile := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(aFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := StartHandler(t, map[string]string{"OPENSKY_BASE_URL": srv.BaseURL(), "OPENSKY_FILE": filepath.Join(aFile, "out.ndjson")})
+	if !h.Stderr.WaitFor("sink check failed", 5*time.Second) || !strings.Contains(h.Stderr.String(), "OPENSKY_FILE") {
+		t.Fatalf("the failed check is not logged:\n%s", h.Stderr)
+	}
+	if status, _ := h.Invoke(t, invocation); status != http.StatusInternalServerError {
+		t.Errorf("tick with an unusable sink: status %d, want 500", status)
 	}
 }
