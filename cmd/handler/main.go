@@ -143,12 +143,8 @@ func (f *flagSet) parse(args []string, stdout io.Writer) error {
 }
 
 func (f *flagSet) printUsage(w io.Writer) {
-	fmt.Fprint(w, f.synopsis)
-	n := 0
+	fmt.Fprint(w, f.synopsis, "\nflags:\n")
 	f.VisitAll(func(fl *flag.Flag) {
-		if n++; n == 1 {
-			fmt.Fprintln(w, "\nflags:")
-		}
 		arg, help := flag.UnquoteUsage(fl)
 		fmt.Fprintf(w, "  %s\n        %s", strings.TrimSpace("--"+fl.Name+" "+arg), help)
 		if fl.DefValue != "" && fl.DefValue != "false" {
