@@ -6,6 +6,8 @@
 //	handler serve                listen on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT
 //	handler run [--every D] [--for D] [--once]
 //	                             tick on its own: at once, then every D (default: OPENSKY_SCHEDULE)
+//	handler tail [--from F] [--count N] [--for D] [--consumer-group G]
+//	                             print the Event Hub's events as NDJSON
 //	handler version              the version, commit and Go version it was built from
 //
 // "handler COMMAND --help" prints a command's usage. Settings come from the environment (app
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, args, getenv, stdout, stderr)
 	case "run":
 		err = runStandalone(ctx, args, getenv, stdout, stderr)
+	case "tail":
+		err = tail(ctx, args, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		err = printVersion(args, stdout)
 	case "help", "-h", "-help", "--help":
@@ -61,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageErrorf("", "unknown command %q; the commands are serve, run and version (handler --help)", cmd)
+		return usageErrorf("", "unknown command %q; the commands are serve, run, tail and version (handler --help)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return nil // the command printed its usage, as asked
@@ -74,6 +78,7 @@ const usage = `usage: handler [COMMAND] [FLAGS]
 commands:
   serve      serve the Azure Functions host (the default): listen on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT
   run        tick on its own schedule, without the Functions host
+  tail       print the Event Hub's events as NDJSON
   version    print the version, commit and Go version
 
 "handler COMMAND --help" shows what a command does and its flags.

@@ -256,7 +256,6 @@ func testContext(t *testing.T) context.Context {
 // TestPublishRecordingsIntegration publishes each recorded snapshot through the real SDK to the
 // local peer (or EVENTHUB_TEST_CONNECTION_STRING's hub) and reads every event back.
 func TestPublishRecordingsIntegration(t *testing.T) {
-	recordings.Dir(t)
 	ctx := testContext(t)
 	cs, _ := ehtest.Target(t, ehtest.Options{})
 	s := newSink(t, ctx, Config{ConnectionString: cs})
@@ -283,7 +282,6 @@ func TestPublishRecordingsIntegration(t *testing.T) {
 // TestPublishSmallMessagesIntegration sends the largest recording to a peer that allows 64 KB per
 // message: more batches, none over the limit, nothing lost.
 func TestPublishSmallMessagesIntegration(t *testing.T) {
-	recordings.Dir(t)
 	ctx := testContext(t)
 	const limit = 64 * 1024
 	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: limit})
@@ -310,7 +308,6 @@ func TestPublishSmallMessagesIntegration(t *testing.T) {
 // TestPublishOversizedEventIntegration: an event larger than a message may be is reported by id,
 // and the others are still delivered.
 func TestPublishOversizedEventIntegration(t *testing.T) {
-	recordings.Dir(t)
 	ctx := testContext(t)
 	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: 1024})
 	cs := p.ConnectionString(ehtest.DefaultHub)
@@ -342,7 +339,6 @@ func TestPublishOversizedEventIntegration(t *testing.T) {
 
 // TestPublishFaultsIntegration: transient failures are retried and every event arrives once.
 func TestPublishFaultsIntegration(t *testing.T) {
-	recordings.Dir(t)
 	b := snapshotBatch(t, "global-2021-10-17.json")
 	for _, tc := range []struct {
 		name    string
@@ -392,7 +388,6 @@ func TestPublishFaultsIntegration(t *testing.T) {
 // TestPublishDeadlineIntegration: when the hub never answers, Publish returns by the caller's
 // deadline with an error saying so, instead of hanging.
 func TestPublishDeadlineIntegration(t *testing.T) {
-	recordings.Dir(t)
 	p := ehtest.Start(t, ehtest.Options{})
 	s := newSink(t, testContext(t), Config{ConnectionString: p.ConnectionString(ehtest.DefaultHub), SendTimeout: 500 * time.Millisecond})
 	p.Control(t, "stall 1000")

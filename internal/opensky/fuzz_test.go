@@ -3,8 +3,6 @@ package opensky_test
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -112,24 +110,12 @@ func FuzzDecode(f *testing.F) {
 }
 
 // recordingSeeds returns the recorded answers (states/ and malformed/) as seeds, the large ones cut
-// to their first seedStates states. Without the recordings the fuzz target still runs, on the
-// hand-written seeds only: it must not be skipped as the tests that need the recordings are.
+// to their first seedStates states.
 func recordingSeeds(f *testing.F) [][]byte {
-	probe := &skipProbe{TB: f}
-	dir := recordings.Dir(probe)
-	if probe.skipped {
-		f.Logf("no recordings to seed from: %s", probe.reason)
-		return nil
-	}
 	var seeds [][]byte
-	for _, pattern := range []string{"states/*.json", "malformed/*.json"} {
-		files, _ := filepath.Glob(filepath.Join(dir, pattern))
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatalf("reading recording: %v", err)
-			}
-			seeds = append(seeds, shrink(f, b))
+	for _, dir := range []string{"states", "malformed"} {
+		for _, name := range recordings.Names(f, dir) {
+			seeds = append(seeds, shrink(f, recordings.Read(f, dir+"/"+name)))
 		}
 	}
 	return seeds
@@ -150,16 +136,4 @@ func shrink(f *testing.F, b []byte) []byte {
 		f.Fatal(err)
 	}
 	return out
-}
-
-// skipProbe lets recordings.Dir say "not found" without skipping the fuzz target.
-type skipProbe struct {
-	testing.TB
-	skipped bool
-	reason  string
-}
-
-func (p *skipProbe) Skipf(format string, args ...any) {
-	p.skipped = true
-	p.reason = strings.TrimSpace(strings.SplitN(format, ":", 2)[0])
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -18,16 +16,9 @@ import (
 
 // The fast path must take every recorded answer, and give what the reference decoder gives.
 func TestDecodeFastRecordings(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(recordings.Dir(t), "states", "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no recordings under states/")
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			body, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, name := range recordings.Names(t, "states") {
+		t.Run(name, func(t *testing.T) {
+			body := recordings.Read(t, "states/"+name)
 			fast, ok := opensky.DecodeFast(body)
 			if !ok {
 				t.Fatal("the fast path gave up on a recorded answer")
@@ -46,16 +37,9 @@ func TestDecodeFastRecordings(t *testing.T) {
 // Each malformed recording has a state to reject: the fast path leaves it to the reference, and
 // Decode gives what the reference gives.
 func TestDecodeFastMalformed(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(recordings.Dir(t), "malformed", "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no recordings under malformed/")
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			body, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, name := range recordings.Names(t, "malformed") {
+		t.Run(name, func(t *testing.T) {
+			body := recordings.Read(t, "malformed/"+name)
 			if _, ok := opensky.DecodeFast(body); ok {
 				t.Error("the fast path took an answer with a state to reject")
 			}
