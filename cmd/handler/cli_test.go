@@ -49,6 +49,8 @@ func TestHelp(t *testing.T) {
 		{[]string{"serve", "--help"}, "usage: handler serve"},
 		{[]string{"serve", "-h"}, "FUNCTIONS_CUSTOMHANDLER_PORT"},
 		{[]string{"version", "--help"}, "usage: handler version"},
+		{[]string{"tail", "-h"}, "--consumer-group"},
+		{[]string{"help", "tail"}, "usage: handler tail"},
 	}
 	for _, tt := range tests {
 		stdout, stderr, err := runCLI(t, nil, tt.args...)
@@ -77,6 +79,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"run", "--nope"}, "flag provided but not defined: -nope"},
 		{[]string{"serve", "--port", "1"}, "flag provided but not defined"},
 		{[]string{"version", "extra"}, "takes flags only"},
+		{[]string{"tail", "--for", "5"}, "did you mean 5s"},
+		{[]string{"tail", "--count", "-1"}, "--count must not be negative"},
 		{[]string{"bogus"}, `unknown command "bogus"`},
 	}
 	for _, tt := range tests {
