@@ -27,10 +27,9 @@ demo:
 run: build
 	./$(BINARY) run $(ARGS)
 
-## func: run under Azure Functions Core Tools (needs func and Azurite; see README)
+## func: run under Azure Functions Core Tools v4 (tools/func.sh checks for func and Azurite, and says how to get them)
 func: build
-	@test -f local.settings.json || cp local.settings.json.example local.settings.json
-	func start
+	@bash tools/func.sh
 
 ## deps: install what the tests need (the local Event Hubs peer's npm packages)
 deps:

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 
@@ -25,33 +25,21 @@ var errCountReached = errors.New("count reached")
 
 // tail prints the hub's events as NDJSON: what a user runs to see what was published.
 func tail(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
-	// The flag package would print each error and the usage to stderr itself; the error is printed
-	// once, by main, and the usage only when asked for, on stdout.
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	fs := newFlagSet("tail", tailUsage)
 	fromFlag := fs.String("from", "latest", "where to start: start, latest, or an RFC 3339 time such as 2026-11-27T15:04:05Z")
 	count := fs.Int("count", 0, "stop after `N` events (default: no limit)")
-	forDur := fs.Duration("for", 0, "stop after `DURATION` (default: until Ctrl-C)")
+	var forDur durationFlag
+	fs.Var(&forDur, "for", "stop after `DURATION`, such as 30s (default: until Ctrl-C)")
 	group := fs.String("consumer-group", azeventhubs.DefaultConsumerGroup, "the consumer group to read as")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, tailUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return fmt.Errorf("tail: %w (see handler tail --help)", err)
+	if err := fs.parse(args, stdout); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("tail takes flags only, not %q", fs.Args())
-	}
-	if *count < 0 || *forDur < 0 {
-		return errors.New("--count and --for must not be negative")
+	if *count < 0 {
+		return usageErrorf("tail", "--count must not be negative")
 	}
 	from, err := eventhub.ParseFrom(*fromFlag)
 	if err != nil {
-		return err
+		return &usageError{cmd: "tail", err: err}
 	}
 	cfg, err := config.Load(getenv, nil)
 	if err != nil {
@@ -63,9 +51,9 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	if *forDur > 0 {
+	if forDur > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *forDur)
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(forDur))
 		defer cancel()
 	}
 	client, err := eventhub.NewConsumerClient(eventhub.Config{
@@ -87,7 +75,7 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 		return fmt.Errorf("handler tail: %w", err)
 	}
 	log.Info("reading", slog.String("eventhub", cfg.EventHubName), slog.String("from", from.String()),
-		slog.String("consumer_group", *group), slog.Int("count", *count), slog.Duration("for", *forDur))
+		slog.String("consumer_group", *group), slog.Int("count", *count), slog.Duration("for", time.Duration(forDur)))
 
 	n := 0
 	err = eventhub.Consume(ctx, client, from, func(body []byte) error {

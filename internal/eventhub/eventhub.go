@@ -91,8 +91,9 @@ type Sink struct {
 	partitions []string                    // sorted; nil means "read them again"
 }
 
-// New validates cfg, creates the producer client and reads the hub's partition ids, so that a
-// wrong name, address or permission shows at start-up rather than at the first tick.
+// New validates cfg, creates the producer client, reads the hub's partition ids and opens a link
+// to send to one of them, so that a wrong name, address or permission shows at start-up rather
+// than at the first tick.
 func New(ctx context.Context, cfg Config) (*Sink, error) {
 	s := &Sink{
 		concurrency: cmp.Or(cfg.Concurrency, DefaultConcurrency),
@@ -104,7 +105,11 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	if err := s.connect(cfg); err != nil {
 		return nil, err
 	}
-	if _, err := s.partitionIDs(ctx); err != nil {
+	ids, err := s.partitionIDs(ctx)
+	if err == nil {
+		err = s.checkSend(ctx, ids[0])
+	}
+	if err != nil {
 		_ = s.client().Close(context.WithoutCancel(ctx))
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/opensky-eventhubs/handler/internal/flight"
@@ -20,8 +19,8 @@ type File struct {
 	w    io.Writer // set for standard output
 }
 
-// NewFile returns a sink appending to path; "-" means standard output (stdout). The folder is
-// created on first publish.
+// NewFile returns a sink appending to path; "-" means standard output (stdout). The path's folder
+// must exist: Check makes sure of it (and of the rest) before the first tick.
 func NewFile(path string, stdout io.Writer) *File {
 	if path == "-" {
 		return &File{path: "-", w: stdout}
@@ -45,11 +44,6 @@ func (f *File) Publish(ctx context.Context, b flight.Batch) (Report, error) {
 			return Report{}, fmt.Errorf("writing %d events to standard output: %w", len(b.Records), err)
 		}
 		return rep, nil
-	}
-	if dir := filepath.Dir(f.path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return Report{}, fmt.Errorf("creating folder for OPENSKY_FILE %s: %w", f.path, err)
-		}
 	}
 	fh, err := os.OpenFile(f.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {

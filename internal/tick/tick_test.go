@@ -226,6 +226,35 @@ func TestBudget(t *testing.T) {
 	}
 }
 
+func TestEveryBudget(t *testing.T) {
+	tests := []struct {
+		every      time.Duration
+		credits    int
+		allowance  int
+		perDay     float64
+		suggestion string
+	}{
+		// The whole world every 5s, anonymously: about 69,000 credits a day against 400.
+		{5 * time.Second, 4, 400, 69120, "14m24s"},
+		{time.Minute, 4, 4000, 5760, "1m27s"},
+		{15 * time.Minute, 4, 400, 384, ""},
+		{30 * time.Second, 1, 4000, 2880, ""},
+	}
+	for _, tt := range tests {
+		b := tick.NewEveryBudget(tt.every, tt.credits, tt.allowance)
+		if b.CreditsPerDay != tt.perDay || b.Suggestion != tt.suggestion || b.Fits() != (tt.suggestion == "") {
+			t.Errorf("%+v: %v credits a day, fits %v, suggestion %q", tt, b.CreditsPerDay, b.Fits(), b.Suggestion)
+		}
+		if w := b.Warning(); tt.suggestion != "" && (!strings.Contains(w, "--every "+tt.every.String()) || !strings.Contains(w, "--every "+tt.suggestion)) {
+			t.Errorf("warning %q names neither the interval nor the suggestion", w)
+		}
+		// The suggestion itself fits.
+		if s, err := time.ParseDuration(b.Suggestion); err == nil && !tick.NewEveryBudget(s, tt.credits, tt.allowance).Fits() {
+			t.Errorf("suggested --every %s does not fit", s)
+		}
+	}
+}
+
 // snapshotBody is an answer with n states whose icao24s all start with prefix (two characters).
 func snapshotBody(prefix string, n int) []byte {
 	var b strings.Builder
