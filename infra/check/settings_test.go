@@ -60,6 +60,7 @@ var leftToDefaults = map[string]string{
 	"EVENTHUB_CONNECTION_STRING":   "forbidden in Azure (managed identity instead)",
 	"FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host",
 	"FUNCTIONS_HTTPWORKER_PORT":    "set by the Functions host",
+	"GOMEMLIMIT":                   "the Go runtime's own; the handler reads it as its memory only when HANDLER_MEMORY_MB is unset",
 }
 
 // requiredSettings must be set for the handler to publish to Event Hubs in Azure.

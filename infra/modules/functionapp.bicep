@@ -129,6 +129,12 @@ var appSettings = [
     name: 'LOG_LEVEL'
     value: logLevel
   }
+  // The memory the handler may use: the instance's, less what the Functions host keeps. A snapshot
+  // larger than that fails its tick with a message instead of the instance running out of memory.
+  {
+    name: 'HANDLER_MEMORY_MB'
+    value: string(instanceMemoryMB - 256)
+  }
 ]
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
