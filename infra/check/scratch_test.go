@@ -103,3 +103,42 @@ func expectNone(t *testing.T, problems []string) {
 		t.Error(p)
 	}
 }
+
+// spliceEdit returns an edit that parses the file and replaces the byte range find returns
+// with text. find fails the test when the file has no place for the error.
+func spliceEdit(t *testing.T, find func(f *BicepFile) (start, end uint, text string)) func(string) string {
+	return func(s string) string {
+		f, err := ParseBicep("edit", []byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start, end, text := find(f)
+		return s[:start] + text + s[end:]
+	}
+}
+
+// infraFromSources writes Bicep sources (by path under infra/) to a temporary root and loads it,
+// for checks shown on small examples.
+func infraFromSources(t *testing.T, sources map[string]string) *Infra {
+	t.Helper()
+	root := t.TempDir()
+	for rel, src := range sources {
+		p := filepath.Join(root, "infra", filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := LoadInfra(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range in.sorted() {
+		if errs := f.SyntaxErrors(); len(errs) > 0 {
+			t.Fatalf("the test's Bicep does not parse: %v", errs)
+		}
+	}
+	return in
+}

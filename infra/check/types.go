@@ -114,7 +114,7 @@ func (n *TypeNode) parseType(s string) error {
 	return nil
 }
 
-// cutQuoted reads one 'quoted' value ('' is a quote) from the start of s.
+// cutQuoted reads one 'quoted' value (” is a quote) from the start of s.
 func cutQuoted(s string) (value, rest string, ok bool) {
 	var b strings.Builder
 	for i := 1; i < len(s); i++ {

@@ -331,4 +331,3 @@ func (w *writer) describe(r *ref) string {
 func literal(v any) string {
 	return "'" + strings.ReplaceAll(fmt.Sprint(v), "'", "''") + "'"
 }
-

@@ -1,0 +1,304 @@
+package check
+
+import (
+	"strings"
+	"sync"
+	"testing"
+)
+
+var typesData struct {
+	once sync.Once
+	rt   *ResourceTypes
+	err  error
+}
+
+// resourceTypes reads the data file generated from Azure/bicep-types-az once.
+func resourceTypes(t *testing.T) *ResourceTypes {
+	t.Helper()
+	typesData.once.Do(func() { typesData.rt, typesData.err = ReadResourceTypes(ResourceTypesFile) })
+	if typesData.err != nil {
+		t.Fatalf("%v; regenerate it with `cd infra/check && go run ./cmd/gentypes`", typesData.err)
+	}
+	return typesData.rt
+}
+
+// Every resource type@version in infra/ must be in the data file, or the property check below
+// has nothing to compare it with.
+func TestResourceTypesAreInTheDataFile(t *testing.T) {
+	rt := resourceTypes(t)
+	for _, f := range repoInfra(t).sorted() {
+		for _, r := range f.Resources() {
+			if _, ok := rt.Lookup(r.Type + "@" + r.APIVersion); !ok {
+				t.Errorf("%s: %s@%s is not in %s: run `cd infra/check && go run ./cmd/gentypes` (it reads Azure/bicep-types-az; -mirror names its git directory)",
+					f.Path, r.Type, r.APIVersion, ResourceTypesFile)
+			}
+		}
+	}
+}
+
+// The types the other parts of issue 12 deploy must be in the data file before their Bicep lands.
+func TestDataFileCoversThePlannedTypes(t *testing.T) {
+	rt := resourceTypes(t)
+	for _, name := range strings.Fields(`
+		Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31
+		Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01
+		Microsoft.Insights/diagnosticSettings@2021-05-01-preview
+		Microsoft.Insights/actionGroups@2023-01-01
+		Microsoft.Insights/metricAlerts@2018-03-01
+		Microsoft.Insights/scheduledQueryRules@2023-12-01
+		Microsoft.Insights/workbooks@2023-06-01
+		Microsoft.Kusto/clusters@2024-04-13
+		Microsoft.Kusto/clusters/databases@2024-04-13
+		Microsoft.Kusto/clusters/databases/dataConnections@2024-04-13
+		Microsoft.Kusto/clusters/databases/scripts@2024-04-13
+		Microsoft.Kusto/clusters/databases/principalAssignments@2024-04-13
+		Microsoft.Kusto/clusters/principalAssignments@2024-04-13`) {
+		if _, ok := rt.Lookup(name); !ok {
+			t.Errorf("%s is not in %s: run `cd infra/check && go run ./cmd/gentypes %s`", name, ResourceTypesFile, name)
+		}
+	}
+}
+
+func TestResourcePropertiesExist(t *testing.T) {
+	expectNone(t, repoInfra(t).CheckResourceProperties(resourceTypes(t)))
+}
+
+func TestPropertyReadsExist(t *testing.T) {
+	expectNone(t, repoInfra(t).CheckPropertyReads(resourceTypes(t)))
+}
+
+// A property the API version does not have, put into the first resource of the real templates
+// that sets properties.
+func TestUnknownResourcePropertyIsCaught(t *testing.T) {
+	in := repoInfra(t)
+	var file, typ string
+	for _, f := range in.sorted() {
+		for _, r := range f.Resources() {
+			if p := f.Property(r.Body, "properties"); file == "" && p != nil && p.Kind() == "object" {
+				file, typ = f.Path, r.Type
+			}
+		}
+	}
+	if file == "" {
+		t.Fatal("no resource in infra/ sets properties")
+	}
+	scratch := scratchInfra(t, map[string]func(string) string{
+		file: spliceEdit(t, func(f *BicepFile) (uint, uint, string) {
+			for _, r := range f.Resources() {
+				if r.Type == typ {
+					p := f.Property(r.Body, "properties")
+					return p.StartByte() + 1, p.StartByte() + 1, "\n    notAPropertyOfThisType: true\n"
+				}
+			}
+			t.Fatalf("%s lost its %s", file, typ)
+			return 0, 0, ""
+		}),
+	})
+	expectProblem(t, scratch.CheckResourceProperties(resourceTypes(t)), file, "properties.notAPropertyOfThisType is not a property")
+}
+
+func TestResourcePropertyErrorsAreCaught(t *testing.T) {
+	for name, c := range map[string]struct{ src, want string }{
+		"misspelt nested property": {`resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: 'a'
+  properties: {
+    siteConfig: {
+      minTlsVersoin: '1.2'
+    }
+  }
+}`, "properties.siteConfig.minTlsVersoin is not a property"},
+		"wrong case": {`resource ns 'Microsoft.EventHub/namespaces@2024-01-01' = {
+  name: 'a'
+  properties: {
+    DisableLocalAuth: true
+  }
+}`, "did you mean disableLocalAuth?"},
+		"read-only property": {`resource ns 'Microsoft.EventHub/namespaces@2024-01-01' = {
+  name: 'a'
+  properties: {
+    provisioningState: 'Succeeded'
+  }
+}`, "properties.provisioningState is read-only"},
+		"string for an int": {`resource hub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
+  name: 'a'
+  properties: {
+    partitionCount: 'two'
+  }
+}`, "properties.partitionCount is int; 'two' is string"},
+		"value outside a closed set": {`resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: 'a'
+  identity: {
+    type: 'SystemAssigned,UserAssigned'
+  }
+}`, "'SystemAssigned,UserAssigned' is not one of them"},
+		"property of another variant": {`resource job 'Microsoft.StreamAnalytics/streamingjobs@2021-10-01-preview' = {
+  name: 'a'
+  properties: {
+    inputs: [
+      {
+        name: 'in'
+        properties: {
+          type: 'Stream'
+          datasource: {
+            type: 'Microsoft.ServiceBus/EventHub'
+            properties: {
+              container: 'c'
+            }
+          }
+        }
+      }
+    ]
+  }
+}`, "datasource.properties.container is not a property"},
+		"unknown discriminator value": {`resource job 'Microsoft.StreamAnalytics/streamingjobs@2021-10-01-preview' = {
+  name: 'a'
+  properties: {
+    outputs: [
+      {
+        name: 'out'
+        properties: {
+          datasource: {
+            type: 'PowerBl'
+          }
+        }
+      }
+    ]
+  }
+}`, "'PowerBl' is not"},
+		"through a function and a ternary": {`param usePowerBi bool
+func blob(container string) object => {
+  datasource: {
+    type: 'Microsoft.Storage/Blob'
+    properties: {
+      containr: container
+    }
+  }
+}
+resource job 'Microsoft.StreamAnalytics/streamingjobs@2021-10-01-preview' = {
+  name: 'a'
+  properties: {
+    outputs: [
+      {
+        name: 'out'
+        properties: usePowerBi ? { datasource: { type: 'PowerBI' } } : blob('c')
+      }
+    ]
+  }
+}`, "datasource.properties.containr is not a property"},
+		"through a variable and filter()": {`var settings = [
+  {
+    name: 'A'
+    valeu: 'x'
+  }
+]
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: 'a'
+  properties: {
+    siteConfig: {
+      appSettings: filter(settings, s => !empty(s.name))
+    }
+  }
+}`, "properties.siteConfig.appSettings[].valeu is not a property"},
+		"read-only in the variant a literal kind selects": {`resource db 'Microsoft.Kusto/clusters/databases@2024-04-13' = {
+  name: 'a/b'
+  kind: 'ReadOnlyFollowing'
+  properties: {
+    softDeletePeriod: 'P7D'
+  }
+}`, "properties.softDeletePeriod is read-only"},
+		"type@version missing from the data file": {`resource x 'Microsoft.Web/sites@1999-01-01' = {
+  name: 'a'
+}`, "go run ./cmd/gentypes"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			in := infraFromSources(t, map[string]string{"main.bicep": c.src})
+			expectProblem(t, in.CheckResourceProperties(resourceTypes(t)), c.want)
+		})
+	}
+}
+
+// Correct resources of the shapes the checks must understand pass, variants included.
+func TestValidResourcePropertiesPass(t *testing.T) {
+	in := infraFromSources(t, map[string]string{"main.bicep": `param kind string
+resource db 'Microsoft.Kusto/clusters/databases@2024-04-13' = {
+  name: 'a/b'
+  kind: 'ReadWrite'
+  location: 'westeurope'
+  properties: {
+    softDeletePeriod: 'P7D'
+    hotCachePeriod: 'P1D'
+  }
+}
+resource conn 'Microsoft.Kusto/clusters/databases/dataConnections@2024-04-13' = {
+  parent: db
+  name: 'c'
+  kind: 'EventHub'
+  properties: {
+    eventHubResourceId: 'id'
+    consumerGroup: 'cg'
+    dataFormat: 'MULTIJSON'
+    tableName: 't'
+    mappingRuleName: 'm'
+  }
+}
+resource anyKind 'Microsoft.Kusto/clusters/databases@2024-04-13' = {
+  name: 'a/c'
+  kind: kind
+  properties: {
+    hotCachePeriod: 'P1D'
+  }
+}
+resource wb 'Microsoft.Insights/workbooks@2023-06-01' = {
+  name: guid('wb')
+  location: 'westeurope'
+  kind: 'shared'
+  tags: {
+    'hidden-title': 'x'
+  }
+  properties: {
+    displayName: 'x'
+    category: 'workbook'
+    serializedData: string({ version: 'Notebook/1.0', items: [] })
+  }
+}
+resource ns 'Microsoft.EventHub/namespaces@2024-01-01' = {
+  name: 'n'
+  location: 'westeurope'
+  identity: {
+    type: 'SystemAssigned, UserAssigned'
+    userAssignedIdentities: {
+      '${resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'id')}': {}
+    }
+  }
+}
+output blob string = ns.properties.serviceBusEndpoint
+`})
+	rt := resourceTypes(t)
+	expectNone(t, in.CheckResourceProperties(rt))
+	expectNone(t, in.CheckPropertyReads(rt))
+}
+
+func TestPropertyReadErrorsAreCaught(t *testing.T) {
+	in := infraFromSources(t, map[string]string{
+		"main.bicep": `resource st 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: 's'
+}
+module m 'modules/m.bicep' = {
+  name: 'm'
+}
+output a string = st.properties.primaryEndpoints.blobb
+output b string = m.outputs.nme
+output c string = m.properties.x
+output ok1 string = st.properties.primaryEndpoints.blob
+output ok2 string = m.outputs.name
+`,
+		"modules/m.bicep": "output name string = 'x'\n",
+	})
+	problems := in.CheckPropertyReads(resourceTypes(t))
+	expectProblem(t, problems, "reads properties.primaryEndpoints.blobb")
+	expectProblem(t, problems, "reads output nme")
+	expectProblem(t, problems, "not properties")
+	if len(problems) != 3 {
+		t.Errorf("want 3 problems, got %d: %v", len(problems), problems)
+	}
+}
