@@ -72,6 +72,10 @@ type Param struct {
 	Type       string
 	Default    *sitter.Node // nil when the parameter has no default
 	Decorators []string     // decorator names, e.g. "secure", "description"
+	// Allowed holds the values of @allowed([...]) or of a union of literal types ('a' | 'b'), each
+	// as literalKey writes it; nil when any value of the type is allowed.
+	Allowed []string
+	Node    *sitter.Node
 }
 
 // Secure reports whether the parameter has the @secure() decorator.
@@ -130,20 +134,28 @@ func (f *BicepFile) Value(n *sitter.Node) string {
 // Params lists the parameter declarations in order.
 func (f *BicepFile) Params() []Param {
 	var out []Param
-	f.topLevel(func(n *sitter.Node, decorators []string) {
+	f.topLevelDecorated(func(n *sitter.Node, decorators []*sitter.Node) {
 		if n.Kind() != "parameter_declaration" {
 			return
 		}
 		kids := named(n)
-		p := Param{Decorators: decorators}
+		p := Param{Node: n}
 		if len(kids) > 0 {
 			p.Name = f.Text(kids[0])
 		}
 		if len(kids) > 1 {
 			p.Type = f.Text(kids[1])
+			p.Allowed = f.literalUnion(kids[1])
 		}
 		if len(kids) > 2 {
 			p.Default = kids[2]
+		}
+		for _, d := range decorators {
+			name := f.decoratorName(d)
+			p.Decorators = append(p.Decorators, name)
+			if name == "allowed" {
+				p.Allowed = f.allowedValues(d)
+			}
 		}
 		out = append(out, p)
 	})
@@ -224,17 +236,80 @@ func (f *BicepFile) Modules() []Module {
 
 // topLevel calls fn for each top-level statement with the names of the decorators before it.
 func (f *BicepFile) topLevel(fn func(n *sitter.Node, decorators []string)) {
-	var pending []string
+	f.topLevelDecorated(func(n *sitter.Node, decorators []*sitter.Node) {
+		var names []string
+		for _, d := range decorators {
+			names = append(names, f.decoratorName(d))
+		}
+		fn(n, names)
+	})
+}
+
+// topLevelDecorated calls fn for each top-level statement with the decorators before it.
+func (f *BicepFile) topLevelDecorated(fn func(n *sitter.Node, decorators []*sitter.Node)) {
+	var pending []*sitter.Node
 	for _, n := range named(f.Root) {
 		if n.Kind() == "decorators" {
-			for _, d := range named(n) {
-				pending = append(pending, f.decoratorName(d))
-			}
+			pending = append(pending, named(n)...)
 			continue
 		}
 		fn(n, pending)
 		pending = nil
 	}
+}
+
+// allowedValues reads the array of an @allowed([...]) decorator.
+func (f *BicepFile) allowedValues(d *sitter.Node) []string {
+	var out []string
+	for _, call := range Nodes(d, "call_expression") {
+		args := named(call.ChildByFieldName("arguments"))
+		if len(args) == 0 || args[0].Kind() != "array" {
+			return nil
+		}
+		for _, v := range named(args[0]) {
+			if k, ok := f.literalKey(v); ok {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// literalUnion reads a type that is a union of literals ('a' | 'b') as its values, or nil.
+func (f *BicepFile) literalUnion(typ *sitter.Node) []string {
+	u := typ
+	if u.Kind() == "type" && len(named(u)) == 1 {
+		u = named(u)[0]
+	}
+	if u.Kind() != "union_type" {
+		return nil
+	}
+	var out []string
+	for _, m := range named(u) {
+		k, ok := f.literalKey(m)
+		if !ok {
+			return nil
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// literalKey writes a string, int or bool literal as Bicep would ('text', 3, true), so that
+// values of different types never compare equal.
+func (f *BicepFile) literalKey(n *sitter.Node) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	if s, ok := f.StringValue(n); ok {
+		return "'" + s + "'", true
+	}
+	switch literalKind(f, n) {
+	case "int", "bool":
+		return f.Text(n), true
+	}
+	return "", false
 }
 
 func (f *BicepFile) decoratorName(d *sitter.Node) string {

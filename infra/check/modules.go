@@ -1,0 +1,278 @@
+package check
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	sitter "github.com/tree-sitter/go-tree-sitter"
+)
+
+// CheckModuleArguments compares each module declaration with the parameters of the file it
+// points at: every argument is a declared parameter (BCP037), every parameter without a default
+// is passed (BCP035), an argument whose type can be told has the parameter's type (BCP033), and
+// an argument's literal values, or the @allowed values of the caller's parameter it passes on, are
+// in the parameter's @allowed list (BCP036).
+func (in *Infra) CheckModuleArguments() []string {
+	var problems []string
+	for _, f := range in.sorted() {
+		callerParams := paramsByName(f)
+		for _, m := range f.Modules() {
+			target := in.module(f, m)
+			if target == nil {
+				problems = append(problems, fmt.Sprintf("%s: module %s points at %s, which does not exist (BCP091)", f.pos(m.Body), m.Symbol, m.Path))
+				continue
+			}
+			declared := paramsByName(target)
+			args := f.Property(m.Body, "params")
+			if args != nil && args.Kind() != "object" {
+				continue // params built by an expression: nothing to compare by name
+			}
+			given := map[string]bool{}
+			for _, prop := range objectProperties(f, args) {
+				given[prop.key] = true
+				p, ok := declared[prop.key]
+				if !ok {
+					problems = append(problems, fmt.Sprintf("%s: module %s passes %s, which %s does not declare (BCP037)", f.pos(prop.keyNode), m.Symbol, prop.key, target.Path))
+					continue
+				}
+				where := fmt.Sprintf("%s: module %s: %s", f.pos(prop.value), m.Symbol, prop.key)
+				problems = append(problems, checkValue(f, prop.value, p, target.Path, callerParams, where)...)
+			}
+			for _, p := range target.Params() {
+				if p.Default == nil && !given[p.Name] && !strings.HasSuffix(p.Type, "?") {
+					problems = append(problems, fmt.Sprintf("%s: module %s does not pass %s, which %s requires (BCP035)", f.pos(m.Body), m.Symbol, p.Name, target.Path))
+				}
+			}
+		}
+	}
+	return problems
+}
+
+// CheckParameterValues checks each parameter's default and each output's value against the
+// declared type (BCP027, BCP033) and the parameter's @allowed list.
+func (in *Infra) CheckParameterValues() []string {
+	var problems []string
+	for _, f := range in.sorted() {
+		params := paramsByName(f)
+		for _, p := range f.Params() {
+			if p.Default != nil {
+				where := fmt.Sprintf("%s: param %s default", f.pos(p.Default), p.Name)
+				problems = append(problems, checkValue(f, p.Default, p, f.Path, params, where)...)
+			}
+		}
+		for _, o := range f.Outputs() {
+			want := typeKind(o.Type)
+			if got := f.typeOf(o.Value, params); want != "" && got != "" && got != want {
+				problems = append(problems, fmt.Sprintf("%s: output %s is %s, but its value is %s (BCP033)", f.pos(o.Value), o.Name, want, got))
+			}
+		}
+	}
+	return problems
+}
+
+// checkValue checks a value given for parameter p (declared in declFile) against p's type and
+// allowed values. callerParams are the parameters of the file the value is written in.
+func checkValue(f *BicepFile, v *sitter.Node, p Param, declFile string, callerParams map[string]Param, where string) []string {
+	var problems []string
+	want := typeKind(p.Type)
+	if got := f.typeOf(v, callerParams); want != "" && got != "" && got != want {
+		problems = append(problems, fmt.Sprintf("%s: %s declares %s as %s, and %s is %s (BCP033)", where, declFile, p.Name, p.Type, clip(f.Text(v), 40), got))
+		return problems
+	}
+	if p.Allowed == nil {
+		return problems
+	}
+	for _, lit := range f.literalsOf(v, 0) {
+		if k, ok := f.literalKey(lit); ok && !contains(p.Allowed, k) {
+			problems = append(problems, fmt.Sprintf("%s: %s is not among the values %s allows for %s: %s (BCP036)", where, k, declFile, p.Name, strings.Join(p.Allowed, ", ")))
+		}
+		if lit.Kind() != "identifier" || shadowed(f, lit) {
+			continue
+		}
+		if from, ok := callerParams[f.Text(lit)]; ok && from.Allowed != nil {
+			for _, k := range from.Allowed {
+				if !contains(p.Allowed, k) {
+					problems = append(problems, fmt.Sprintf("%s: %s passes %s, which allows %s; %s does not allow it for %s (BCP036)", where, f.Path, from.Name, k, declFile, p.Name))
+				}
+			}
+		}
+	}
+	return problems
+}
+
+func paramsByName(f *BicepFile) map[string]Param {
+	out := map[string]Param{}
+	for _, p := range f.Params() {
+		out[p.Name] = p
+	}
+	return out
+}
+
+type property struct {
+	key            string
+	keyNode, value *sitter.Node
+}
+
+func objectProperties(f *BicepFile, obj *sitter.Node) []property {
+	var out []property
+	if obj == nil || obj.Kind() != "object" {
+		return nil
+	}
+	for _, prop := range named(obj) {
+		kv := named(prop)
+		if prop.Kind() != "object_property" || len(kv) < 2 {
+			continue
+		}
+		key := f.Text(kv[0])
+		if s, ok := f.StringValue(kv[0]); ok {
+			key = s
+		}
+		out = append(out, property{key, kv[0], kv[len(kv)-1]})
+	}
+	return out
+}
+
+// typeKind reduces a declared type to string, int, bool, object or array; "" for types this
+// check does not follow (user-defined types, resource types, any).
+func typeKind(typ string) string {
+	typ = strings.TrimSuffix(strings.TrimSpace(typ), "?")
+	switch {
+	case typ == "string" || typ == "int" || typ == "bool" || typ == "object" || typ == "array":
+		return typ
+	case strings.HasSuffix(typ, "[]"):
+		return "array"
+	case strings.HasPrefix(typ, "'"):
+		return "string" // a union of string literals
+	}
+	return ""
+}
+
+// typeOf tells the type of an expression where that is plain from the text: literals, strings
+// with interpolation, parameters, and variables and ternaries made of those. "" means unknown.
+func (f *BicepFile) typeOf(n *sitter.Node, params map[string]Param) string {
+	kinds := map[string]bool{}
+	for _, v := range f.literalsOf(n, 0) {
+		k := literalKind(f, v)
+		switch {
+		case k != "":
+		case v.Kind() == "object" || v.Kind() == "array":
+			k = v.Kind()
+		case v.Kind() == "identifier" && !shadowed(f, v):
+			if p, ok := params[f.Text(v)]; ok {
+				k = typeKind(p.Type)
+			}
+		}
+		if k == "" || k == "null" {
+			return ""
+		}
+		kinds[k] = true
+	}
+	if len(kinds) != 1 {
+		return ""
+	}
+	for k := range kinds {
+		return k
+	}
+	return ""
+}
+
+// azdReference is an azd environment reference in a parameter file: ${NAME} or ${NAME=default}.
+var azdReference = regexp.MustCompile(`^\$\{(\w+)(?:=(.*))?\}$`)
+
+// CheckParameterFiles checks each <name>.parameters.json under infra/ against <name>.bicep: every
+// parameter it sets is declared there, and every value it gives (or, for an azd ${VAR=default}
+// reference, the default) has the parameter's type and is in its @allowed list.
+func (in *Infra) CheckParameterFiles() ([]string, error) {
+	var problems []string
+	for _, f := range in.sorted() {
+		path := filepath.Join(in.Root, filepath.FromSlash(strings.TrimSuffix(f.Path, ".bicep")+".parameters.json"))
+		b, err := os.ReadFile(path)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		rel := strings.TrimSuffix(f.Path, ".bicep") + ".parameters.json"
+		var file struct {
+			Parameters map[string]struct {
+				Value     json.RawMessage `json:"value"`
+				Reference json.RawMessage `json:"reference"`
+			} `json:"parameters"`
+		}
+		if err := json.Unmarshal(b, &file); err != nil {
+			return nil, fmt.Errorf("%s: %w", rel, err)
+		}
+		params := paramsByName(f)
+		for _, name := range sortedKeys(file.Parameters) {
+			p, ok := params[name]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s: sets %s, which %s does not declare", rel, name, f.Path))
+				continue
+			}
+			raw := file.Parameters[name].Value
+			if raw == nil {
+				continue // a Key Vault reference
+			}
+			key, kind, ok := jsonLiteral(raw, typeKind(p.Type))
+			if !ok {
+				continue
+			}
+			if want := typeKind(p.Type); want != "" && kind != want {
+				problems = append(problems, fmt.Sprintf("%s: %s is %s, and %s is %s", rel, name, p.Type, string(raw), kind))
+				continue
+			}
+			if p.Allowed != nil && key != "" && !contains(p.Allowed, key) {
+				problems = append(problems, fmt.Sprintf("%s: %s = %s is not among the values %s allows: %s", rel, name, string(raw), f.Path, strings.Join(p.Allowed, ", ")))
+			}
+		}
+	}
+	return problems, nil
+}
+
+// jsonLiteral reads a parameter file value as literalKey writes it, with its type. An azd
+// reference stands for its default, read as the parameter's type (azd passes text); a reference
+// without a default reports ok false, since its value is known only at deploy time.
+func jsonLiteral(raw json.RawMessage, want string) (key, kind string, ok bool) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", "", false
+	}
+	if s, isString := v.(string); isString {
+		m := azdReference.FindStringSubmatch(s)
+		if m == nil {
+			return "'" + s + "'", "string", true
+		}
+		if !strings.Contains(s, "=") {
+			return "", "", false
+		}
+		def := m[2]
+		switch want {
+		case "int":
+			if _, err := strconv.Atoi(def); err == nil {
+				return def, "int", true
+			}
+		case "bool":
+			if def == "true" || def == "false" {
+				return def, "bool", true
+			}
+		}
+		return "'" + def + "'", "string", true
+	}
+	switch x := v.(type) {
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), "int", true
+	case bool:
+		return strconv.FormatBool(x), "bool", true
+	case map[string]any:
+		return "", "object", true
+	case []any:
+		return "", "array", true
+	}
+	return "", "", false
+}
