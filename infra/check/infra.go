@@ -67,3 +67,13 @@ func (in *Infra) sorted() []*BicepFile {
 func (in *Infra) module(f *BicepFile, m Module) *BicepFile {
 	return in.Files[filepath.ToSlash(filepath.Join(filepath.Dir(f.Path), m.Path))]
 }
+
+// sortedKeys returns the keys of a map, sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

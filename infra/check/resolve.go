@@ -206,6 +206,19 @@ func (r *resolver) visit(n *sitter.Node, sc *scope) {
 				r.visit(c, sc)
 			}
 		}
+	case "array":
+		kids := named(n)
+		for i := 0; i < len(kids); i++ {
+			if misparsedCall(kids, i) {
+				r.callName(kids[i])
+				for _, a := range named(kids[i+1]) {
+					r.visit(a, sc)
+				}
+				i++
+				continue
+			}
+			r.visit(kids[i], sc)
+		}
 	case "for_statement":
 		r.forLoop(n, sc)
 	case "lambda_expression":
@@ -264,13 +277,25 @@ func (r *resolver) namespace(n *sitter.Node, sc *scope) map[string]bool {
 	return nil
 }
 
+// misparsedCall reports whether kids[i] and kids[i+1] are a call that tree-sitter-bicep 1.1.0
+// splits in two: in an array, f('x') as the first item parses as the identifier f followed by the
+// parenthesized expression ('x').
+func misparsedCall(kids []*sitter.Node, i int) bool {
+	return i+1 < len(kids) && kids[i].Kind() == "identifier" && kids[i+1].Kind() == "parenthesized_expression" &&
+		kids[i].EndByte() == kids[i+1].StartByte()
+}
+
+func (r *resolver) callName(fn *sitter.Node) {
+	name := r.f.Text(fn)
+	if !r.funcs[name] && !sysFunctions[name] && !azFunctions[name] && !strings.HasPrefix(name, "list") {
+		r.report(fn, "%s is not a function Bicep knows or this file declares (BCP082)", name)
+	}
+}
+
 func (r *resolver) call(n *sitter.Node, sc *scope) {
 	fn := n.ChildByFieldName("function")
 	if fn != nil && fn.Kind() == "identifier" {
-		name := r.f.Text(fn)
-		if !r.funcs[name] && !sysFunctions[name] && !azFunctions[name] && !strings.HasPrefix(name, "list") {
-			r.report(fn, "%s is not a function Bicep knows or this file declares (BCP082)", name)
-		}
+		r.callName(fn)
 	} else if fn != nil {
 		r.visit(fn, sc) // a namespace call (az.x) or a resource function (vault.getSecret)
 	}

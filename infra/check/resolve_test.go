@@ -23,6 +23,7 @@ func TestUnresolvedNamesAreCaught(t *testing.T) {
 		"lambda variable":         {"var xs = filter(range(0, 2), s => t > 0)", "undefined symbol t"},
 		"resource in dependsOn":   {"resource r 'Microsoft.Web/sites@2024-04-01' = {\n  name: 'a'\n  dependsOn: [\n    plan\n  ]\n}", "undefined symbol plan"},
 		"function":                {"var v = toLowr('A')", "toLowr is not a function"},
+		"function first in array": {"var v = [\n  toLowr('A')\n]", "toLowr is not a function"},
 		"az namespace function":   {"var v = az.resourceGroupp().id", "az has no function resourceGroupp"},
 		"decorator":               {"@descripton('x')\nparam p string", "@descripton is not a decorator"},
 		"type":                    {"param p missingType", "undefined type missingType"},
@@ -76,6 +77,9 @@ module m 'mod.bicep' = {
     keys: listKeys(vault.id, '2023-07-01')
   }
 }
+var ids = [
+  resourceId('Microsoft.Insights/actionGroups', p)
+]
 output o string = subnets[0].name
 output d object = deployment()
 `

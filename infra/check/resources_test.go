@@ -206,6 +206,15 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     softDeletePeriod: 'P7D'
   }
 }`, "properties.softDeletePeriod is read-only"},
+		"property of another criteria variant": {`resource alert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'a'
+  properties: {
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      webTestId: 'x'
+    }
+  }
+}`, "properties.criteria.webTestId is not a property"},
 		"type@version missing from the data file": {`resource x 'Microsoft.Web/sites@1999-01-01' = {
   name: 'a'
 }`, "go run ./cmd/gentypes"},
@@ -268,6 +277,32 @@ resource ns 'Microsoft.EventHub/namespaces@2024-01-01' = {
     type: 'SystemAssigned, UserAssigned'
     userAssignedIdentities: {
       '${resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'id')}': {}
+    }
+  }
+}
+resource alert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'a'
+  location: 'global'
+  properties: {
+    severity: 2
+    enabled: true
+    scopes: [
+      ns.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'incoming'
+          metricName: 'IncomingMessages'
+          timeAggregation: 'Total'
+          operator: 'LessThan'
+          threshold: 1
+        }
+      ]
     }
   }
 }

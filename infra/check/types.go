@@ -132,7 +132,8 @@ func cutQuoted(s string) (value, rest string, ok bool) {
 	return "", "", false
 }
 
-// splitPath splits a.b[]{k=v}.c into a, b, [], {k=v}, c. Dots inside braces are part of the value.
+// splitPath splits a.b[]{k=v}.'c.d' into a, b, [], {k=v}, c.d. Dots inside braces and quotes
+// are part of the segment.
 func splitPath(p string) []string {
 	var segs []string
 	var cur strings.Builder
@@ -150,6 +151,14 @@ func splitPath(p string) []string {
 			flush()
 			segs = append(segs, "[]")
 			i++ // skip ]
+		case '\'':
+			flush()
+			v, rest, ok := cutQuoted(p[i:])
+			if !ok {
+				v, rest = p[i+1:], ""
+			}
+			segs = append(segs, v)
+			i = len(p) - len(rest) - 1
 		case '{':
 			flush()
 			j := strings.IndexByte(p[i:], '}')
