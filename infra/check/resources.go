@@ -32,7 +32,7 @@ func (in *Infra) CheckResourceProperties(rt *ResourceTypes) []string {
 				continue
 			}
 			pc := &propChecker{f: f, resource: name}
-			pc.object(r.Body, root, "", true)
+			pc.object(r.Body, root, "", true, !r.Existing)
 			problems = append(problems, pc.problems...)
 		}
 	}
@@ -65,22 +65,22 @@ func (pc *propChecker) value(n *sitter.Node, t *TypeNode, path string) {
 	if t.open() {
 		return
 	}
-	for _, v := range pc.f.literalsOf(n, 0) {
+	pc.f.eachLiteral(n, 0, false, func(v *sitter.Node, partial bool) {
 		switch v.Kind() {
 		case "object":
 			if t.Type != "object" {
 				pc.report(v, "%s is %s, not an object (BCP033)", path, t.describe())
-				continue
+				return
 			}
-			pc.object(v, t, path, false)
+			pc.object(v, t, path, false, !partial)
 		case "array":
 			if t.Type != "array" {
 				pc.report(v, "%s is %s, not an array (BCP033)", path, t.describe())
-				continue
+				return
 			}
 			item := t.Children["[]"]
 			if item == nil {
-				continue
+				return
 			}
 			for _, e := range named(v) {
 				if e.Kind() == "for_statement" {
@@ -96,7 +96,7 @@ func (pc *propChecker) value(n *sitter.Node, t *TypeNode, path string) {
 				pc.scalar(v, kind, t, path)
 			}
 		}
-	}
+	})
 }
 
 // scalar checks a string, int, bool or null literal.
@@ -117,9 +117,13 @@ func (pc *propChecker) scalar(v *sitter.Node, kind string, t *TypeNode, path str
 	}
 }
 
-// object checks the properties of an object literal written at path.
-func (pc *propChecker) object(obj *sitter.Node, t *TypeNode, path string, resourceBody bool) {
+// object checks the properties of an object literal written at path. whole says the literal is
+// the entire value, not one part of a union(), so that a required property missing is an error.
+func (pc *propChecker) object(obj *sitter.Node, t *TypeNode, path string, resourceBody, whole bool) {
 	variants := pc.variantsFor(obj, t, path)
+	if whole {
+		pc.required(obj, t, variants, path)
+	}
 	for _, prop := range named(obj) {
 		if prop.Kind() != "object_property" {
 			continue
@@ -160,6 +164,30 @@ func (pc *propChecker) object(obj *sitter.Node, t *TypeNode, path string, resour
 			}
 		}
 		pc.problems = append(pc.problems, best...)
+	}
+}
+
+// required reports the required, writable properties of t (and of its variant, when the
+// discriminator selects one) that obj does not set (BCP035).
+func (pc *propChecker) required(obj *sitter.Node, t *TypeNode, variants []*TypeNode, path string) {
+	set := map[string]bool{}
+	for _, k := range pc.f.Keys(obj) {
+		set[k] = true
+	}
+	nodes := []*TypeNode{t}
+	if len(variants) == 1 {
+		nodes = append(nodes, variants[0])
+	}
+	var missing []string
+	for _, n := range nodes {
+		for _, name := range sortedKeys(n.Children) {
+			if c := n.Children[name]; c.Required && !c.ReadOnly && !set[name] {
+				missing = append(missing, joinPath(path, name))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		pc.report(obj, "%s requires %s, which it does not set (BCP035)", describePath(path), strings.Join(missing, ", "))
 	}
 }
 
@@ -250,49 +278,61 @@ func literalKind(f *BicepFile, n *sitter.Node) string {
 // of a user-defined function, the arguments of union() and concat() and the array of filter().
 // Anything else is returned as it is.
 func (f *BicepFile) literalsOf(n *sitter.Node, depth int) []*sitter.Node {
+	var out []*sitter.Node
+	f.eachLiteral(n, depth, false, func(v *sitter.Node, _ bool) { out = append(out, v) })
+	return out
+}
+
+// eachLiteral calls fn for each literal literalsOf finds, with partial true for the parts of a
+// union() or concat(), which hold only some of the value's properties or items.
+func (f *BicepFile) eachLiteral(n *sitter.Node, depth int, partial bool, fn func(v *sitter.Node, partial bool)) {
 	if n == nil {
-		return nil
+		return
 	}
 	if depth > 20 {
-		return []*sitter.Node{n}
+		fn(n, partial)
+		return
 	}
 	switch n.Kind() {
 	case "parenthesized_expression":
-		kids := named(n)
-		if len(kids) == 1 {
-			return f.literalsOf(kids[0], depth+1)
+		if kids := named(n); len(kids) == 1 {
+			f.eachLiteral(kids[0], depth+1, partial, fn)
+			return
 		}
 	case "ternary_expression":
-		return append(f.literalsOf(n.ChildByFieldName("consequence"), depth+1),
-			f.literalsOf(n.ChildByFieldName("alternative"), depth+1)...)
+		f.eachLiteral(n.ChildByFieldName("consequence"), depth+1, partial, fn)
+		f.eachLiteral(n.ChildByFieldName("alternative"), depth+1, partial, fn)
+		return
 	case "identifier":
 		if v := f.Vars()[f.Text(n)]; v != nil && !shadowed(f, n) {
-			return f.literalsOf(v, depth+1)
+			f.eachLiteral(v, depth+1, partial, fn)
+			return
 		}
 	case "call_expression":
-		fn := n.ChildByFieldName("function")
+		fnNode := n.ChildByFieldName("function")
 		args := named(n.ChildByFieldName("arguments"))
-		if fn == nil || fn.Kind() != "identifier" {
+		if fnNode == nil || fnNode.Kind() != "identifier" {
 			break
 		}
-		switch name := f.Text(fn); name {
+		switch name := f.Text(fnNode); name {
 		case "union", "concat":
-			var out []*sitter.Node
 			for _, a := range args {
-				out = append(out, f.literalsOf(a, depth+1)...)
+				f.eachLiteral(a, depth+1, true, fn)
 			}
-			return out
+			return
 		case "filter":
 			if len(args) > 0 {
-				return f.literalsOf(args[0], depth+1)
+				f.eachLiteral(args[0], depth+1, partial, fn)
+				return
 			}
 		default:
 			if body := f.Funcs()[name]; body != nil {
-				return f.literalsOf(body, depth+1)
+				f.eachLiteral(body, depth+1, partial, fn)
+				return
 			}
 		}
 	}
-	return []*sitter.Node{n}
+	fn(n, partial)
 }
 
 // shadowed reports whether an identifier names a loop or lambda variable around it rather than a

@@ -206,7 +206,19 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     softDeletePeriod: 'P7D'
   }
 }`, "properties.softDeletePeriod is read-only"},
-		"property of another criteria variant": {`resource alert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+		"property of another criteria variant": {`var raBase = {
+  roleDefinitionId: 'id'
+}
+resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid('x')
+  properties: union(raBase, {
+    principalId: 'p'
+  })
+}
+resource existingVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: 'v'
+}
+resource alert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   name: 'a'
   properties: {
     criteria: {
@@ -215,6 +227,19 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     }
   }
 }`, "properties.criteria.webTestId is not a property"},
+		"required property missing": {`resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid('x')
+  properties: {
+    roleDefinitionId: 'id'
+  }
+}`, "properties requires properties.principalId, which it does not set (BCP035)"},
+		"required property of the selected variant missing": {`resource conn 'Microsoft.Kusto/clusters/databases/dataConnections@2024-04-13' = {
+  name: 'a/b/c'
+  kind: 'EventHub'
+  properties: {
+    consumerGroup: 'cg'
+  }
+}`, "requires properties.eventHubResourceId"},
 		"type@version missing from the data file": {`resource x 'Microsoft.Web/sites@1999-01-01' = {
   name: 'a'
 }`, "go run ./cmd/gentypes"},
@@ -279,6 +304,18 @@ resource ns 'Microsoft.EventHub/namespaces@2024-01-01' = {
       '${resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'id')}': {}
     }
   }
+}
+var raBase = {
+  roleDefinitionId: 'id'
+}
+resource ra 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid('x')
+  properties: union(raBase, {
+    principalId: 'p'
+  })
+}
+resource existingVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: 'v'
 }
 resource alert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   name: 'a'
