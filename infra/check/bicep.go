@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	tsbicep "github.com/tree-sitter-grammars/tree-sitter-bicep/bindings/go"
@@ -75,7 +76,9 @@ type Param struct {
 	// Allowed holds the values of @allowed([...]) or of a union of literal types ('a' | 'b'), each
 	// as literalKey writes it; nil when any value of the type is allowed.
 	Allowed []string
-	Node    *sitter.Node
+	// Limits holds the numbers of @minValue, @maxValue, @minLength and @maxLength, by name.
+	Limits map[string]int
+	Node   *sitter.Node
 }
 
 // Secure reports whether the parameter has the @secure() decorator.
@@ -153,8 +156,16 @@ func (f *BicepFile) Params() []Param {
 		for _, d := range decorators {
 			name := f.decoratorName(d)
 			p.Decorators = append(p.Decorators, name)
-			if name == "allowed" {
+			switch name {
+			case "allowed":
 				p.Allowed = f.allowedValues(d)
+			case "minValue", "maxValue", "minLength", "maxLength":
+				if n, ok := f.intArgument(d); ok {
+					if p.Limits == nil {
+						p.Limits = map[string]int{}
+					}
+					p.Limits[name] = n
+				}
 			}
 		}
 		out = append(out, p)
@@ -274,6 +285,19 @@ func (f *BicepFile) allowedValues(d *sitter.Node) []string {
 		return out
 	}
 	return nil
+}
+
+// intArgument reads the integer argument of a decorator such as @maxValue(40).
+func (f *BicepFile) intArgument(d *sitter.Node) (int, bool) {
+	for _, call := range Nodes(d, "call_expression") {
+		args := named(call.ChildByFieldName("arguments"))
+		if len(args) == 1 && literalKind(f, args[0]) == "int" {
+			n, err := strconv.Atoi(f.Text(args[0]))
+			return n, err == nil
+		}
+		return 0, false
+	}
+	return 0, false
 }
 
 // literalUnion reads a type that is a union of literals ('a' | 'b') as its values, or nil.

@@ -14,9 +14,10 @@ import (
 
 // CheckModuleArguments compares each module declaration with the parameters of the file it
 // points at: every argument is a declared parameter (BCP037), every parameter without a default
-// is passed (BCP035), an argument whose type can be told has the parameter's type (BCP033), and
-// an argument's literal values, or the @allowed values of the caller's parameter it passes on, are
-// in the parameter's @allowed list (BCP036).
+// is passed (BCP035), an argument whose type can be told has the parameter's type, and an
+// argument's literal values, or the @allowed values and limits of the caller's parameter it
+// passes on, fit the parameter's @allowed list and @minValue/@maxValue/@minLength/@maxLength
+// (BCP036, BCP327, BCP328, BCP332).
 func (in *Infra) CheckModuleArguments() []string {
 	var problems []string
 	for _, f := range in.sorted() {
@@ -41,7 +42,7 @@ func (in *Infra) CheckModuleArguments() []string {
 					continue
 				}
 				where := fmt.Sprintf("%s: module %s: %s", f.pos(prop.value), m.Symbol, prop.key)
-				problems = append(problems, checkValue(f, prop.value, p, target.Path, callerParams, where)...)
+				problems = append(problems, checkValue(f, prop.value, p, target.Path, callerParams, where, "BCP036")...)
 			}
 			for _, p := range target.Params() {
 				if p.Default == nil && !given[p.Name] && !strings.HasSuffix(p.Type, "?") {
@@ -54,7 +55,7 @@ func (in *Infra) CheckModuleArguments() []string {
 }
 
 // CheckParameterValues checks each parameter's default and each output's value against the
-// declared type (BCP027, BCP033) and the parameter's @allowed list.
+// declared type (BCP033, BCP026) and the parameter's @allowed list and limits.
 func (in *Infra) CheckParameterValues() []string {
 	var problems []string
 	for _, f := range in.sorted() {
@@ -62,13 +63,13 @@ func (in *Infra) CheckParameterValues() []string {
 		for _, p := range f.Params() {
 			if p.Default != nil {
 				where := fmt.Sprintf("%s: param %s default", f.pos(p.Default), p.Name)
-				problems = append(problems, checkValue(f, p.Default, p, f.Path, params, where)...)
+				problems = append(problems, checkValue(f, p.Default, p, f.Path, params, where, "BCP033")...)
 			}
 		}
 		for _, o := range f.Outputs() {
 			want := typeKind(o.Type)
 			if got := f.typeOf(o.Value, params); want != "" && got != "" && got != want {
-				problems = append(problems, fmt.Sprintf("%s: output %s is %s, but its value is %s (BCP033)", f.pos(o.Value), o.Name, want, got))
+				problems = append(problems, fmt.Sprintf("%s: output %s is %s, but its value is %s (BCP026)", f.pos(o.Value), o.Name, want, got))
 			}
 		}
 	}
@@ -77,19 +78,20 @@ func (in *Infra) CheckParameterValues() []string {
 
 // checkValue checks a value given for parameter p (declared in declFile) against p's type and
 // allowed values. callerParams are the parameters of the file the value is written in.
-func checkValue(f *BicepFile, v *sitter.Node, p Param, declFile string, callerParams map[string]Param, where string) []string {
+func checkValue(f *BicepFile, v *sitter.Node, p Param, declFile string, callerParams map[string]Param, where, code string) []string {
 	var problems []string
 	want := typeKind(p.Type)
 	if got := f.typeOf(v, callerParams); want != "" && got != "" && got != want {
-		problems = append(problems, fmt.Sprintf("%s: %s declares %s as %s, and %s is %s (BCP033)", where, declFile, p.Name, p.Type, clip(f.Text(v), 40), got))
-		return problems
-	}
-	if p.Allowed == nil {
+		problems = append(problems, fmt.Sprintf("%s: %s declares %s as %s, and %s is %s (%s)", where, declFile, p.Name, p.Type, clip(f.Text(v), 40), got, code))
 		return problems
 	}
 	for _, lit := range f.literalsOf(v, 0) {
+		problems = append(problems, checkLimits(f, lit, p, declFile, callerParams, where)...)
+		if p.Allowed == nil {
+			continue
+		}
 		if k, ok := f.literalKey(lit); ok && !contains(p.Allowed, k) {
-			problems = append(problems, fmt.Sprintf("%s: %s is not among the values %s allows for %s: %s (BCP036)", where, k, declFile, p.Name, strings.Join(p.Allowed, ", ")))
+			problems = append(problems, fmt.Sprintf("%s: %s is not among the values %s allows for %s: %s (%s)", where, k, declFile, p.Name, strings.Join(p.Allowed, ", "), code))
 		}
 		if lit.Kind() != "identifier" || shadowed(f, lit) {
 			continue
@@ -97,8 +99,77 @@ func checkValue(f *BicepFile, v *sitter.Node, p Param, declFile string, callerPa
 		if from, ok := callerParams[f.Text(lit)]; ok && from.Allowed != nil {
 			for _, k := range from.Allowed {
 				if !contains(p.Allowed, k) {
-					problems = append(problems, fmt.Sprintf("%s: %s passes %s, which allows %s; %s does not allow it for %s (BCP036)", where, f.Path, from.Name, k, declFile, p.Name))
+					problems = append(problems, fmt.Sprintf("%s: %s passes %s, which allows %s; %s does not allow it for %s (%s)", where, f.Path, from.Name, k, declFile, p.Name, code))
 				}
+			}
+		}
+	}
+	return problems
+}
+
+// limitCode is the Bicep diagnostic for a value past each limit.
+var limitCode = map[string]string{"maxValue": " (BCP327)", "minValue": " (BCP328)", "maxLength": " (BCP332)", "minLength": ""}
+
+// checkLimits checks a literal against p's @minValue, @maxValue, @minLength and @maxLength, and a
+// caller's parameter passed on against them with its own limits or allowed numbers.
+func checkLimits(f *BicepFile, lit *sitter.Node, p Param, declFile string, callerParams map[string]Param, where string) []string {
+	if len(p.Limits) == 0 {
+		return nil
+	}
+	var problems []string
+	outside := func(what string, n int, kind string) {
+		problems = append(problems, fmt.Sprintf("%s: %s is %d, and %s sets @%s(%d) on %s%s", where, what, n, declFile, kind, p.Limits[kind], p.Name, limitCode[kind]))
+	}
+	within := func(what string, n int, minKind, maxKind string) {
+		if lo, ok := p.Limits[minKind]; ok && n < lo {
+			outside(what, n, minKind)
+		}
+		if hi, ok := p.Limits[maxKind]; ok && n > hi {
+			outside(what, n, maxKind)
+		}
+	}
+	switch {
+	case literalKind(f, lit) == "int":
+		if n, err := strconv.Atoi(f.Text(lit)); err == nil {
+			within("the value", n, "minValue", "maxValue")
+		}
+	case lit.Kind() == "string":
+		if s, ok := f.StringValue(lit); ok {
+			within("the length of '"+clip(s, 30)+"'", len([]rune(s)), "minLength", "maxLength")
+		}
+	case lit.Kind() == "identifier" && !shadowed(f, lit):
+		from, ok := callerParams[f.Text(lit)]
+		if !ok || from.Node == p.Node {
+			break
+		}
+		// The caller's own limits, or its allowed numbers, must fit inside the module's.
+		mayBe := func(n int, kind string) {
+			problems = append(problems, fmt.Sprintf("%s: %s passes %s, which may be %d; %s sets @%s(%d) on %s%s", where, f.Path, from.Name, n, declFile, kind, p.Limits[kind], p.Name, limitCode[kind]))
+		}
+		for _, kind := range []string{"minValue", "minLength"} {
+			if lo, ok := p.Limits[kind]; ok {
+				if n, ok := from.Limits[kind]; ok && n < lo {
+					mayBe(n, kind)
+				}
+			}
+		}
+		for _, kind := range []string{"maxValue", "maxLength"} {
+			if hi, ok := p.Limits[kind]; ok {
+				if n, ok := from.Limits[kind]; ok && n > hi {
+					mayBe(n, kind)
+				}
+			}
+		}
+		for _, k := range from.Allowed {
+			n, err := strconv.Atoi(k)
+			if err != nil {
+				continue
+			}
+			if lo, ok := p.Limits["minValue"]; ok && n < lo {
+				mayBe(n, "minValue")
+			}
+			if hi, ok := p.Limits["maxValue"]; ok && n > hi {
+				mayBe(n, "maxValue")
 			}
 		}
 	}
@@ -227,6 +298,12 @@ func (in *Infra) CheckParameterFiles() ([]string, error) {
 				problems = append(problems, fmt.Sprintf("%s: %s is %s, and %s is %s", rel, name, p.Type, string(raw), kind))
 				continue
 			}
+			if lo, ok := p.Limits["minValue"]; ok && kind == "int" && atoi(key) < lo {
+				problems = append(problems, fmt.Sprintf("%s: %s = %s is below the @minValue(%d) of %s", rel, name, string(raw), lo, f.Path))
+			}
+			if hi, ok := p.Limits["maxValue"]; ok && kind == "int" && atoi(key) > hi {
+				problems = append(problems, fmt.Sprintf("%s: %s = %s is above the @maxValue(%d) of %s", rel, name, string(raw), hi, f.Path))
+			}
 			if p.Allowed != nil && key != "" && !contains(p.Allowed, key) {
 				problems = append(problems, fmt.Sprintf("%s: %s = %s is not among the values %s allows: %s", rel, name, string(raw), f.Path, strings.Join(p.Allowed, ", ")))
 			}
@@ -275,4 +352,9 @@ func jsonLiteral(raw json.RawMessage, want string) (key, kind string, ok bool) {
 		return "", "array", true
 	}
 	return "", "", false
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

@@ -22,7 +22,8 @@ func TestParameterFilesMatchTheTemplates(t *testing.T) {
 	expectNone(t, problems)
 }
 
-// The issue's example: capacity: 'one' passed to an int module parameter (BCP033). The scratch
+// The issue's example: capacity: 'one' passed to an int module parameter (the issue says BCP033;
+// Bicep reports a module argument's type as BCP036, a property of the params object). The scratch
 // copy changes the first module argument of main.bicep whose parameter is an int, capacity if
 // there is one.
 func TestStringForAnIntModuleParameterIsCaught(t *testing.T) {
@@ -49,7 +50,7 @@ func TestStringForAnIntModuleParameterIsCaught(t *testing.T) {
 		return best.value.StartByte(), best.value.EndByte(), "'one'"
 	})
 	in := scratchInfra(t, map[string]func(string) string{"infra/main.bicep": edit})
-	expectProblem(t, in.CheckModuleArguments(), "infra/main.bicep", param+": ", "as int, and 'one' is string (BCP033)")
+	expectProblem(t, in.CheckModuleArguments(), "infra/main.bicep", param+": ", "as int, and 'one' is string (BCP036)")
 }
 
 // The issue's example: a value outside a parameter's @allowed list, given in the parameter file
@@ -108,18 +109,28 @@ param level string = 'info'
 param count int
 param tags object = {}
 param optional string?
+@minValue(1)
+@maxValue(20)
+param units int = 1
+@maxLength(5)
+param short string = 'x'
 `
 	for name, c := range map[string]struct{ args, callerParams, want string }{
-		"unknown parameter":         {"count: 1\n    cuont: 2", "", "passes cuont, which infra/modules/m.bicep does not declare"},
-		"missing required":          {"level: 'info'", "", "does not pass count, which infra/modules/m.bicep requires"},
-		"literal outside @allowed":  {"count: 1\n    level: 'verbose'", "", "'verbose' is not among the values"},
-		"caller allows more":        {"count: 1\n    level: logLevel", "@allowed([\n  'info'\n  'trace'\n])\nparam logLevel string = 'info'\n", "allows 'trace'"},
-		"through a variable":        {"count: one", "var one = 'one'\n", "count as int, and one is string"},
-		"through a parameter":       {"count: name", "param name string = 'x'\n", "count as int, and name is string"},
-		"object for a string":       {"count: 1\n    level: {}", "", "level as string, and {} is object"},
-		"int for an object":         {"count: 1\n    tags: 3", "", "tags as object, and 3 is int"},
-		"either branch of ternary":  {"count: true ? 1 : 'x'", "", ""},
-		"string for int, interpol.": {"count: '${1}'", "", "count as int, and '${1}' is string"},
+		"unknown parameter":          {"count: 1\n    cuont: 2", "", "passes cuont, which infra/modules/m.bicep does not declare"},
+		"missing required":           {"level: 'info'", "", "does not pass count, which infra/modules/m.bicep requires"},
+		"literal outside @allowed":   {"count: 1\n    level: 'verbose'", "", "'verbose' is not among the values"},
+		"caller allows more":         {"count: 1\n    level: logLevel", "@allowed([\n  'info'\n  'trace'\n])\nparam logLevel string = 'info'\n", "allows 'trace'"},
+		"through a variable":         {"count: one", "var one = 'one'\n", "count as int, and one is string"},
+		"through a parameter":        {"count: name", "param name string = 'x'\n", "count as int, and name is string"},
+		"object for a string":        {"count: 1\n    level: {}", "", "level as string, and {} is object"},
+		"int for an object":          {"count: 1\n    tags: 3", "", "tags as object, and 3 is int"},
+		"int above @maxValue":        {"count: 1\n    units: 21", "", "the value is 21, and infra/modules/m.bicep sets @maxValue(20) on units"},
+		"int below @minValue":        {"count: 1\n    units: 0", "", "sets @minValue(1) on units"},
+		"string over @maxLength":     {"count: 1\n    short: 'toolong'", "", "sets @maxLength(5) on short"},
+		"caller's range is wider":    {"count: 1\n    units: u", "@maxValue(40)\nparam u int = 1\n", "passes u, which may be 40"},
+		"caller allows a bigger int": {"count: 1\n    units: u", "@allowed([\n  3\n  30\n])\nparam u int = 3\n", "passes u, which may be 30"},
+		"either branch of ternary":   {"count: true ? 1 : 'x'", "", ""},
+		"string for int, interpol.":  {"count: '${1}'", "", "count as int, and '${1}' is string"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			main := c.callerParams + "module m 'modules/m.bicep' = {\n  name: 'm'\n  params: {\n    " + c.args + "\n  }\n}\n"
@@ -150,7 +161,7 @@ func TestParameterAndOutputValueErrorsAreCaught(t *testing.T) {
 }
 
 func TestParameterFileErrorsAreCaught(t *testing.T) {
-	bicepSrc := "param name string\nparam count int = 1\nparam on bool = false\n@allowed([\n  'a'\n  'b'\n])\nparam mode string = 'a'\n"
+	bicepSrc := "param name string\n@maxValue(10)\nparam count int = 1\nparam on bool = false\n@allowed([\n  'a'\n  'b'\n])\nparam mode string = 'a'\n"
 	for name, c := range map[string]struct{ params, want string }{
 		"unknown parameter":         {`"nmae": {"value": "x"}`, "sets nmae, which infra/main.bicep does not declare"},
 		"string for an int":         {`"count": {"value": "one"}`, `count is int, and "one" is string`},
@@ -159,6 +170,7 @@ func TestParameterFileErrorsAreCaught(t *testing.T) {
 		"value outside @allowed":    {`"mode": {"value": "c"}`, `mode = "c" is not among the values`},
 		"azd default outside list":  {`"mode": {"value": "${MODE=c}"}`, "is not among the values"},
 		"azd value without default": {`"mode": {"value": "${MODE}"}`, ""},
+		"int above @maxValue":       {`"count": {"value": "${COUNT=100}"}`, "above the @maxValue(10)"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			root := infraFromSources(t, map[string]string{

@@ -7,10 +7,11 @@ import (
 	sitter "github.com/tree-sitter/go-tree-sitter"
 )
 
-// CheckIdentifiers reports every name that does not resolve, as the Bicep compiler would
-// (BCP057 for a symbol, BCP082 for a function): references to parameters, variables, resources,
-// modules, loop and lambda variables, user-defined functions and types, imports, built-in
-// functions (bare or as az./sys.) and decorators; and names declared twice in one file (BCP028).
+// CheckIdentifiers reports every name that does not resolve, as the Bicep compiler would (BCP057;
+// BCP107 for a function missing from az. or sys.; BCP302 for a type): references to parameters,
+// variables, resources, modules, loop and lambda variables, user-defined functions and types,
+// imports, built-in functions (bare or as az./sys.) and decorators; and names declared twice in
+// one file (BCP028).
 func (in *Infra) CheckIdentifiers() []string {
 	var problems []string
 	for _, f := range in.sorted() {
@@ -161,7 +162,7 @@ func (r *resolver) visit(n *sitter.Node, sc *scope) {
 		obj := n.ChildByFieldName("object")
 		if ns := r.namespace(obj, sc); ns != nil {
 			if prop := n.ChildByFieldName("property"); prop != nil && !ns[r.f.Text(prop)] {
-				r.report(prop, "%s has no function %s (BCP052)", r.f.Text(obj), r.f.Text(prop))
+				r.report(prop, "%s has no function %s (BCP107)", r.f.Text(obj), r.f.Text(prop))
 			}
 			return
 		}
@@ -288,7 +289,7 @@ func misparsedCall(kids []*sitter.Node, i int) bool {
 func (r *resolver) callName(fn *sitter.Node) {
 	name := r.f.Text(fn)
 	if !r.funcs[name] && !sysFunctions[name] && !azFunctions[name] && !strings.HasPrefix(name, "list") {
-		r.report(fn, "%s is not a function Bicep knows or this file declares (BCP082)", name)
+		r.report(fn, "%s is not a function Bicep knows or this file declares (BCP057)", name)
 	}
 }
 

@@ -13,8 +13,9 @@ var bicepOnlyKeys = wordSet("parent scope dependsOn")
 
 // CheckResourceProperties compares every resource declaration with the property paths of its
 // type@version in rt (generated from Azure/bicep-types-az): each property written must exist
-// (BCP037) and not be read-only (BCP073), literal values must have the property's type (BCP033)
-// and be in its closed set of values (BCP088). Values are followed through variables, ternaries,
+// (BCP037) and not be read-only (BCP073), literal values must have the property's type and be
+// in its closed set of values (BCP036), and whole object literals must set the required
+// properties (BCP035). Values are followed through variables, ternaries,
 // user-defined functions, union(), concat() and filter(). Where a type is discriminated (kind,
 // type), a literal discriminator selects its variant; otherwise a path valid in any variant
 // passes. Open objects (tags, any) end the check below them.
@@ -69,13 +70,13 @@ func (pc *propChecker) value(n *sitter.Node, t *TypeNode, path string) {
 		switch v.Kind() {
 		case "object":
 			if t.Type != "object" {
-				pc.report(v, "%s is %s, not an object (BCP033)", path, t.describe())
+				pc.report(v, "%s is %s, not an object (BCP036)", path, t.describe())
 				return
 			}
 			pc.object(v, t, path, false, !partial)
 		case "array":
 			if t.Type != "array" {
-				pc.report(v, "%s is %s, not an array (BCP033)", path, t.describe())
+				pc.report(v, "%s is %s, not an array (BCP036)", path, t.describe())
 				return
 			}
 			item := t.Children["[]"]
@@ -109,11 +110,11 @@ func (pc *propChecker) scalar(v *sitter.Node, kind string, t *TypeNode, path str
 		return // null leaves a property out
 	}
 	if kind != want {
-		pc.report(v, "%s is %s; %s is %s (BCP033)", path, t.describe(), pc.f.Text(v), kind)
+		pc.report(v, "%s is %s; %s is %s (BCP036)", path, t.describe(), pc.f.Text(v), kind)
 		return
 	}
 	if s, ok := pc.f.StringValue(v); ok && t.Type == "" && !contains(t.Values, s) {
-		pc.report(v, "%s is %s; '%s' is not one of them (BCP088)", path, t.describe(), s)
+		pc.report(v, "%s is %s; '%s' is not one of them (BCP036)", path, t.describe(), s)
 	}
 }
 
