@@ -13,6 +13,8 @@ import (
 type Infra struct {
 	Root  string
 	Files map[string]*BicepFile
+
+	visited map[uintptr]bool // set by tests: the object properties CheckResourceProperties checked
 }
 
 // LoadInfra parses every .bicep file under root/infra.

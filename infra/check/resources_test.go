@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	sitter "github.com/tree-sitter/go-tree-sitter"
 )
 
 var typesData struct {
@@ -372,5 +374,41 @@ output ok2 string = m.outputs.name
 	expectProblem(t, problems, "not properties")
 	if len(problems) != 3 {
 		t.Errorf("want 3 problems, got %d: %v", len(problems), problems)
+	}
+}
+
+// The property check must reach every property the resource bodies write, except those inside
+// function arguments it does not follow (string({...}), json(...)) and nested resources: a walk
+// that stopped early would pass every other test here.
+func TestPropertyCheckReachesEveryAssignment(t *testing.T) {
+	in, err := LoadInfra(repoRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.visited = map[uintptr]bool{}
+	in.CheckResourceProperties(resourceTypes(t))
+	total := 0
+	for _, f := range in.sorted() {
+		for _, r := range f.Resources() {
+			walk(r.Body, func(n *sitter.Node) bool {
+				switch n.Kind() {
+				case "resource_declaration":
+					return false
+				case "call_expression":
+					name := f.Text(n.ChildByFieldName("function"))
+					return name == "union" || name == "concat" || name == "filter" || f.Funcs()[name] != nil
+				case "object_property":
+					total++
+					if !in.visited[n.Id()] {
+						t.Errorf("%s: %s was not checked", f.pos(n), clip(f.Text(n), 60))
+					}
+				}
+				return true
+			})
+		}
+	}
+	t.Logf("%d property assignments in resource bodies, %d checked in all (variables and functions included)", total, len(in.visited))
+	if total == 0 {
+		t.Fatal("found no property assignments")
 	}
 }
