@@ -11,7 +11,7 @@ import (
 // BCP107 for a function missing from az. or sys.; BCP302 for a type): references to parameters,
 // variables, resources, modules, loop and lambda variables, user-defined functions and types,
 // imports, built-in functions (bare or as az./sys.) and decorators; and names declared twice in
-// one file (BCP028).
+// one file (BCP028, BCP145 for outputs). An output's name is not a symbol: reading it is an error.
 func (in *Infra) CheckIdentifiers() []string {
 	var problems []string
 	for _, f := range in.sorted() {
@@ -73,9 +73,16 @@ func resolveFile(f *BicepFile) []string {
 		declared[name] = kind
 		into[name] = true
 	}
+	outputs := map[string]bool{} // outputs have names of their own, and nothing can read them
 	for _, n := range named(f.Root) {
 		kids := named(n)
 		switch n.Kind() {
+		case "output_declaration":
+			if len(kids) > 0 && outputs[f.Text(kids[0])] {
+				r.report(kids[0], "output %s is declared more than once (BCP145)", f.Text(kids[0]))
+			} else if len(kids) > 0 {
+				outputs[f.Text(kids[0])] = true
+			}
 		case "parameter_declaration", "variable_declaration", "resource_declaration", "module_declaration":
 			if len(kids) > 0 {
 				declare(kids[0], strings.TrimSuffix(n.Kind(), "_declaration"), r.values)

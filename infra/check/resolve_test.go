@@ -29,6 +29,8 @@ func TestUnresolvedNamesAreCaught(t *testing.T) {
 		"type":                    {"param p missingType", "undefined type missingType"},
 		"function body reads var": {"var v = 1\nfunc f() int => v", "function body uses v"},
 		"declared twice":          {"param p string\nvar p = 1", "p is declared more than once"},
+		"output declared twice":   {"output o int = 1\noutput o int = 2", "output o is declared more than once"},
+		"output read as a symbol": {"output o int = 1\nvar v = o", "undefined symbol o"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f, err := ParseBicep("scratch.bicep", []byte(c.src))
@@ -82,6 +84,7 @@ var ids = [
 ]
 output o string = subnets[0].name
 output d object = deployment()
+output p string = p
 `
 	f, err := ParseBicep("valid.bicep", []byte(src))
 	if err != nil {
