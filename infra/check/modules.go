@@ -139,7 +139,7 @@ func checkLimits(f *BicepFile, lit *sitter.Node, p Param, declFile string, calle
 		}
 	case lit.Kind() == "identifier" && !shadowed(f, lit):
 		from, ok := callerParams[f.Text(lit)]
-		if !ok || from.Node == p.Node {
+		if !ok {
 			break
 		}
 		// The caller's own limits, or its allowed numbers, must fit inside the module's.
