@@ -209,7 +209,9 @@ func (r *resolver) visit(n *sitter.Node, sc *scope) {
 					r.visit(k, sc)
 				}
 			case i == 0 && len(kids) > 1:
-				// the key
+				if c.Kind() == "string" {
+					r.visit(c, sc) // a key may be interpolated: '${identity.id}': {}
+				}
 			default:
 				r.visit(c, sc)
 			}

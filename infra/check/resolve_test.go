@@ -29,6 +29,7 @@ func TestUnresolvedNamesAreCaught(t *testing.T) {
 		"type":                    {"param p missingType", "undefined type missingType"},
 		"function body reads var": {"var v = 1\nfunc f() int => v", "function body uses v"},
 		"declared twice":          {"param p string\nvar p = 1", "p is declared more than once"},
+		"in an interpolated key":  {"var v = {\n  '${missingId}': {}\n}", "undefined symbol missingId"},
 		"output declared twice":   {"output o int = 1\noutput o int = 2", "output o is declared more than once"},
 		"output read as a symbol": {"output o int = 1\nvar v = o", "undefined symbol o"},
 	} {
