@@ -20,6 +20,7 @@ var bicepOnlyKeys = wordSet("parent scope dependsOn")
 func (in *Infra) CheckResourceProperties(rt *ResourceTypes) []string {
 	var problems []string
 	for _, f := range in.sorted() {
+		params := paramsByName(f)
 		for _, r := range f.Resources() {
 			name := r.Type + "@" + r.APIVersion
 			root, ok := rt.Lookup(name)
@@ -30,7 +31,7 @@ func (in *Infra) CheckResourceProperties(rt *ResourceTypes) []string {
 			if r.Body == nil {
 				continue
 			}
-			pc := &propChecker{f: f, resource: name, visited: in.visited}
+			pc := &propChecker{f: f, resource: name, params: params, visited: in.visited}
 			pc.object(r.Body, root, "", true, !r.Existing)
 			problems = append(problems, pc.problems...)
 		}
@@ -41,6 +42,7 @@ func (in *Infra) CheckResourceProperties(rt *ResourceTypes) []string {
 type propChecker struct {
 	f        *BicepFile
 	resource string
+	params   map[string]Param // of the file, for values that are parameters
 	problems []string
 	visited  map[uintptr]bool // object properties checked, for the coverage test
 }
@@ -95,12 +97,37 @@ func (pc *propChecker) value(n *sitter.Node, t *TypeNode, path string) {
 				}
 				pc.value(e, item, path+"[]")
 			}
+		case "identifier":
+			if p, ok := pc.params[pc.f.Text(v)]; ok && !shadowed(pc.f, v) {
+				pc.param(v, p, t, path)
+			}
 		default:
 			if kind := literalKind(pc.f, v); kind != "" {
 				pc.scalar(v, kind, t, path)
 			}
 		}
 	})
+}
+
+// param checks a parameter used as a value: its declared type, and its @allowed values against a
+// closed set.
+func (pc *propChecker) param(v *sitter.Node, p Param, t *TypeNode, path string) {
+	kind, want := typeKind(p.Type), t.Type
+	if want == "" {
+		want = "string"
+	}
+	if kind != "" && kind != want {
+		pc.report(v, "%s is %s; parameter %s is %s (BCP036)", path, t.describe(), p.Name, p.Type)
+		return
+	}
+	if t.Type != "" {
+		return
+	}
+	for _, k := range p.Allowed {
+		if s := strings.Trim(k, "'"); !contains(t.Values, s) {
+			pc.report(v, "%s is %s; parameter %s allows '%s' (BCP036)", path, t.describe(), p.Name, s)
+		}
+	}
 }
 
 // scalar checks a string, int, bool or null literal.
@@ -156,7 +183,7 @@ func (pc *propChecker) object(obj *sitter.Node, t *TypeNode, path string, resour
 		}
 		var best []string
 		for i, c := range candidates {
-			sub := &propChecker{f: pc.f, resource: pc.resource, visited: pc.visited}
+			sub := &propChecker{f: pc.f, resource: pc.resource, params: pc.params, visited: pc.visited}
 			if c.ReadOnly {
 				sub.report(kv[0], "%s is read-only (BCP073)", p)
 			} else {

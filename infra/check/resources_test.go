@@ -127,6 +127,24 @@ func TestResourcePropertyErrorsAreCaught(t *testing.T) {
     partitionCount: 'two'
   }
 }`, "properties.partitionCount is int; 'two' is string"},
+		"int parameter for a string": {`param tls int
+resource ns 'Microsoft.EventHub/namespaces@2024-01-01' = {
+  name: 'a'
+  properties: {
+    minimumTlsVersion: tls
+  }
+}`, "properties.minimumTlsVersion is string; parameter tls is int"},
+		"parameter allows a value outside a closed set": {`@allowed([
+  'SystemAssigned'
+  'Both'
+])
+param identityType string
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: 'a'
+  identity: {
+    type: identityType
+  }
+}`, "parameter identityType allows 'Both'"},
 		"value outside a closed set": {`resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: 'a'
   identity: {
