@@ -12,6 +12,10 @@ var asaAggregates = wordSet(`
 	AVG COLLECT COLLECTTOP COUNT MAX MIN PERCENTILE_CONT PERCENTILE_DISC STDEV STDEVP SUM TOPONE
 	VAR VARP LAG LAST ISFIRST`)
 
+// clauseWords are the words that may follow a source where an alias could stand.
+var clauseWords = wordSet(`WHERE GROUP HAVING TIMESTAMP PARTITION JOIN INNER LEFT OUTER CROSS ON
+	UNION INTO SELECT WITH APPLY ORDER LIMIT WHEN OVER`)
+
 // selectBlock is one SELECT of a query, with the tokens of its clauses at its own depth.
 type selectBlock struct {
 	line    int
@@ -153,7 +157,7 @@ func (b *selectBlock) addSources(rest []qtoken, depths []int, depth int) {
 	if i < len(rest) && strings.EqualFold(rest[i].text, "AS") {
 		i++
 	}
-	if i < len(rest) && rest[i].kind == tokIdent && !isKeyword(rest[i].text) && !strings.EqualFold(rest[i].text, "WHERE") {
+	if i < len(rest) && rest[i].kind == tokIdent && !clauseWords[strings.ToUpper(rest[i].text)] {
 		b.sources[strings.ToLower(rest[i].text)] = true
 	}
 }

@@ -78,3 +78,42 @@ resource job 'Microsoft.StreamAnalytics/streamingjobs@2021-10-01-preview' = {
 		})
 	}
 }
+
+// The alias check reads valid queries of other shapes without false sources: CTE names, APPLY
+// aliases, JOIN sources, lower-case keywords and bracketed names.
+func TestQueryAliasesOfValidShapes(t *testing.T) {
+	for name, c := range map[string]struct {
+		src             string
+		inputs, outputs string
+	}{
+		"steps and CROSS APPLY": {`WITH s AS (SELECT * FROM hub TIMESTAMP BY t),
+			r AS (SELECT s.a, e.ArrayValue AS v FROM s CROSS APPLY GetArrayElements(s.arr) AS e)
+			SELECT * INTO out FROM r`, "hub", "out"},
+		"reference JOIN": {`SELECT h.a, r.name INTO out FROM hub h TIMESTAMP BY t JOIN refdata r ON h.k = r.k`, "hub refdata", "out"},
+		"stream JOIN with DATEDIFF": {`SELECT a.x INTO out FROM hub a TIMESTAMP BY t
+			JOIN hub2 b TIMESTAMP BY t ON a.k = b.k AND DATEDIFF(minute, a, b) BETWEEN 0 AND 5`, "hub hub2", "out"},
+		"lower case, brackets, two outputs": {`with [my step] as (select a from [in put] timestamp by t)
+			select a into [out one] from [my step]
+			select a into out2 from [my step]`, "in put", "out one,out2"},
+		"windows and LAG": {`WITH d AS (SELECT * FROM hub TIMESTAMP BY t WHERE LAG(id) OVER (PARTITION BY id LIMIT DURATION(hour, 1)) IS NULL)
+			SELECT k, TopOne() OVER (ORDER BY t DESC) AS latest INTO out FROM d GROUP BY k, HoppingWindow(minute, 5, 1)`, "hub", "out"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			q, err := ParseQuery(c.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(q.Inputs, " "); got != c.inputs {
+				t.Errorf("inputs %q, want %q", got, c.inputs)
+			}
+			if got := strings.Join(q.Outputs, ","); got != c.outputs {
+				t.Errorf("outputs %q, want %q", got, c.outputs)
+			}
+			grouping, err := UngroupedColumns(c.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectNone(t, grouping)
+		})
+	}
+}
