@@ -281,7 +281,8 @@ func columnRefs(toks []qtoken) [][]qtoken {
 			}
 		case prev == "." || strings.EqualFold(prev, "AS"):
 			// a field of a call's result, or a type name in CAST(x AS type)
-		case len(ref) == 1 && isKeyword(t.text):
+		case len(ref) == 1 && isKeyword(t.text), strings.EqualFold(t.text, "System"):
+			// a keyword, or System.Timestamp written without parentheses
 		default:
 			refs = append(refs, ref)
 		}

@@ -89,8 +89,9 @@ func TestValidGroupingPasses(t *testing.T) {
 			SELECT icao24, latest.callsign AS callsign, latest.latitude AS latitude INTO live FROM Latest`,
 		"grouped record field and alias": `SELECT s.icao24, latest.callsign, COUNT(*) AS n INTO o
 			FROM Steps s GROUP BY s.icao24, latest, SlidingWindow(minute, 10)`,
-		"one-letter alias":       `SELECT d.a, COUNT(*) AS n INTO o FROM x d GROUP BY a, TumblingWindow(minute, 1)`,
-		"source alias both ways": `SELECT i.a, b, SUM(i.c) AS total INTO o FROM input AS i GROUP BY a, i.b, TumblingWindow(hour, 1)`,
+		"System.Timestamp without parentheses": `SELECT a, System.Timestamp AS t, COUNT(*) AS n INTO o FROM i GROUP BY a, TumblingWindow(minute, 1)`,
+		"one-letter alias":                     `SELECT d.a, COUNT(*) AS n INTO o FROM x d GROUP BY a, TumblingWindow(minute, 1)`,
+		"source alias both ways":               `SELECT i.a, b, SUM(i.c) AS total INTO o FROM input AS i GROUP BY a, i.b, TumblingWindow(hour, 1)`,
 		"grouped expression": `SELECT CAST(snapshot_time AS datetime) AS t, COUNT(*) AS n INTO o FROM i
 			GROUP BY CAST(snapshot_time AS datetime), TumblingWindow(minute, 1)`,
 		"LAG and CROSS APPLY without GROUP BY": `WITH Dedup AS (
