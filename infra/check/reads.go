@@ -40,7 +40,10 @@ func (in *Infra) CheckPropertyReads(rt *ResourceTypes) []string {
 			}
 			sym := f.Text(root)
 			if t, ok := resources[sym]; ok {
-				if p := readPath(t, segs); p != "" {
+				switch p, writeOnly := readPath(t, segs); {
+				case writeOnly:
+					problems = append(problems, fmt.Sprintf("%s: %s reads %s, which %s only takes, never returns (BCP077)", f.pos(n), f.Text(n), p, typeOf[sym]))
+				case p != "":
 					problems = append(problems, fmt.Sprintf("%s: %s reads %s, which %s does not have (BCP053)", f.pos(n), f.Text(n), p, typeOf[sym]))
 				}
 			}
@@ -110,17 +113,17 @@ func trimIndex(segs []string) []string {
 	return segs
 }
 
-// readPath walks segs through t and returns the first path that does not exist, or "".
-func readPath(t *TypeNode, segs []string) string {
+// readPath walks segs through t and returns the first path that does not exist or is write-only,
+// or "".
+func readPath(t *TypeNode, segs []string) (path string, writeOnly bool) {
 	segs = trimIndex(segs)
-	var path string
 	cur := []*TypeNode{t}
 	for _, seg := range segs {
 		path = joinPath(path, seg)
 		var next []*TypeNode
 		for _, c := range cur {
 			if c.open() {
-				return ""
+				return "", false
 			}
 			_, byValue := c.variants()
 			var vs []*TypeNode
@@ -130,9 +133,12 @@ func readPath(t *TypeNode, segs []string) string {
 			next = append(next, c.candidates(seg, vs)...)
 		}
 		if len(next) == 0 {
-			return path
+			return path, false
+		}
+		if next[0].WriteOnly {
+			return path, true
 		}
 		cur = next
 	}
-	return ""
+	return "", false
 }

@@ -381,6 +381,10 @@ module m 'modules/m.bicep' = {
 output a string = st.properties.primaryEndpoints.blobb
 output b string = m.outputs.nme
 output c string = m.properties.x
+resource script 'Microsoft.Kusto/clusters/databases/scripts@2024-04-13' existing = {
+  name: 'c/d/s'
+}
+output d string = script.properties.scriptContent
 output ok1 string = st.properties.primaryEndpoints.blob
 output ok2 string = m.outputs.name
 `,
@@ -390,8 +394,9 @@ output ok2 string = m.outputs.name
 	expectProblem(t, problems, "reads properties.primaryEndpoints.blobb")
 	expectProblem(t, problems, "reads output nme")
 	expectProblem(t, problems, "not properties")
-	if len(problems) != 3 {
-		t.Errorf("want 3 problems, got %d: %v", len(problems), problems)
+	expectProblem(t, problems, "reads properties.scriptContent, which Microsoft.Kusto/clusters/databases/scripts@2024-04-13 only takes")
+	if len(problems) != 4 {
+		t.Errorf("want 4 problems, got %d: %v", len(problems), problems)
 	}
 }
 

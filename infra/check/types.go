@@ -22,11 +22,12 @@ type ResourceTypes struct {
 // segment: a property name, "[]" for array items, "*" for any key of an open object, and
 // "{key=value}" for the variant of a discriminated object.
 type TypeNode struct {
-	Type     string   // string int bool object array any null, or "" for a closed set
-	Values   []string // the closed set of string values, when Type is ""
-	ReadOnly bool
-	Required bool
-	Children map[string]*TypeNode
+	Type      string   // string int bool object array any null, or "" for a closed set
+	Values    []string // the closed set of string values, when Type is ""
+	ReadOnly  bool
+	WriteOnly bool // sent to ARM, never returned: not readable in Bicep
+	Required  bool
+	Children  map[string]*TypeNode
 }
 
 // Lookup finds a type@version, ignoring case as ARM does.
@@ -107,6 +108,7 @@ func (n *TypeNode) parseType(s string) error {
 		case "required":
 			n.Required = true
 		case "writeonly":
+			n.WriteOnly = true
 		default:
 			return fmt.Errorf("unknown flag %q", flag)
 		}

@@ -51,13 +51,15 @@ const header = `# Resource property paths for infra/check, one resource type@api
 `
 
 func run(mirror, out, infra string, extra []string) error {
-	wanted := map[string]bool{}
-	for _, t := range extra {
-		wanted[t] = true
+	wanted := map[string]string{} // by lower case, as ARM compares types
+	want := func(t string) {
+		if _, ok := wanted[strings.ToLower(t)]; !ok {
+			wanted[strings.ToLower(t)] = t
+		}
 	}
 	if old, err := check.ReadResourceTypes(out); err == nil {
-		for t := range old.Resources {
-			wanted[t] = true
+		for _, t := range sortedKeys(old.Resources) {
+			want(t)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -66,8 +68,8 @@ func run(mirror, out, infra string, extra []string) error {
 	if err != nil {
 		return err
 	}
-	for _, t := range used {
-		wanted[t] = true
+	for _, t := range append(used, extra...) {
+		want(t)
 	}
 
 	commit, err := git(mirror, "rev-parse", "HEAD")
@@ -85,7 +87,7 @@ func run(mirror, out, infra string, extra []string) error {
 	fmt.Fprintf(&b, header, commit)
 
 	names := make([]string, 0, len(wanted))
-	for t := range wanted {
+	for _, t := range wanted {
 		names = append(names, t)
 	}
 	sort.Strings(names)
@@ -130,6 +132,15 @@ func usedTypes(dir string) ([]string, error) {
 		return nil
 	})
 	return out, err
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func git(dir string, args ...string) (string, error) {
