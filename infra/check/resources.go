@@ -287,3 +287,54 @@ func hint(key string, allowed []string) string {
 	}
 	return "; it has " + strings.Join(allowed, ", ")
 }
+
+// CheckResourceNesting checks how child resources name their parent: a parent: symbol must be a
+// resource of the parent type (BCP171), and then the name is one segment (BCP170); without a
+// parent the name has one segment per level of the type (BCP169). Only the literal text of a
+// name is counted: an interpolated part may hold slashes of its own.
+func (in *Infra) CheckResourceNesting() []string {
+	var problems []string
+	for _, f := range in.sorted() {
+		types := map[string]string{}
+		for _, r := range f.Resources() {
+			types[r.Symbol] = r.Type
+		}
+		for _, r := range f.Resources() {
+			if r.Body == nil {
+				continue
+			}
+			name := f.Property(r.Body, "name")
+			slashes, interpolated := nameSlashes(f, name)
+			levels := strings.Count(r.Type, "/") - 1 // Microsoft.X/a/b has two levels, so one slash
+			parent := f.Property(r.Body, "parent")
+			switch {
+			case parent != nil:
+				want := r.Type[:strings.LastIndex(r.Type, "/")]
+				if got, ok := types[f.Text(parent)]; ok && !strings.EqualFold(got, want) {
+					problems = append(problems, fmt.Sprintf("%s: %s (%s) is not a valid child of parent %s (%s) (BCP171)", f.pos(parent), r.Symbol, r.Type, f.Text(parent), got))
+				}
+				if slashes > 0 {
+					problems = append(problems, fmt.Sprintf("%s: %s has a parent, so its name must not contain / (BCP170)", f.pos(name), r.Symbol))
+				}
+			case name != nil && (slashes > levels || slashes < levels && !interpolated):
+				problems = append(problems, fmt.Sprintf("%s: the name of %s (%s) needs %d / (BCP169)", f.pos(name), r.Symbol, r.Type, levels))
+			}
+		}
+	}
+	return problems
+}
+
+// nameSlashes counts the slashes in the literal parts of a name string.
+func nameSlashes(f *BicepFile, name *sitter.Node) (slashes int, interpolated bool) {
+	if name == nil || name.Kind() != "string" {
+		return 0, true // not a string literal: unknown
+	}
+	for _, c := range named(name) {
+		if c.Kind() == "interpolation" {
+			interpolated = true
+			continue
+		}
+		slashes += strings.Count(f.Text(c), "/")
+	}
+	return slashes, interpolated
+}

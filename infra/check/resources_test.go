@@ -435,3 +435,42 @@ func TestPropertyCheckReachesEveryAssignment(t *testing.T) {
 		t.Fatal("found no property assignments")
 	}
 }
+
+func TestResourceNestingIsRight(t *testing.T) {
+	expectNone(t, repoInfra(t).CheckResourceNesting())
+}
+
+func TestResourceNestingErrorsAreCaught(t *testing.T) {
+	src := `resource ns 'Microsoft.EventHub/namespaces@2024-01-01' = {
+  name: 'ns'
+}
+resource hub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
+  parent: ns
+  name: 'hub'
+}
+resource wrongParent 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@2024-01-01' = {
+  parent: ns
+  name: 'cg'
+}
+resource slashWithParent 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
+  parent: ns
+  name: 'ns/hub2'
+}
+resource tooFewSegments 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
+  name: 'hub3'
+}
+resource fullName 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
+  name: '${ns.name}/hub4'
+}
+resource interpolatedOnly 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' = {
+  name: '${ns.name}'
+}
+`
+	problems := infraFromSources(t, map[string]string{"main.bicep": src}).CheckResourceNesting()
+	expectProblem(t, problems, "wrongParent", "is not a valid child of parent ns", "BCP171")
+	expectProblem(t, problems, "slashWithParent has a parent, so its name must not contain /")
+	expectProblem(t, problems, "the name of tooFewSegments", "needs 1 /")
+	if len(problems) != 3 {
+		t.Errorf("want 3 problems, got %d: %q", len(problems), problems)
+	}
+}
