@@ -21,7 +21,7 @@ import (
 func (in *Infra) CheckModuleArguments() []string {
 	var problems []string
 	for _, f := range in.sorted() {
-		callerParams := paramsByName(f)
+		env := in.env(f)
 		for _, m := range f.Modules() {
 			target := in.module(f, m)
 			if target == nil {
@@ -42,7 +42,7 @@ func (in *Infra) CheckModuleArguments() []string {
 					continue
 				}
 				where := fmt.Sprintf("%s: module %s: %s", f.pos(prop.value), m.Symbol, prop.key)
-				problems = append(problems, checkValue(f, prop.value, p, target.Path, callerParams, where, "BCP036")...)
+				problems = append(problems, checkValue(f, prop.value, p, target.Path, env, where, "BCP036")...)
 			}
 			for _, p := range target.Params() {
 				if p.Default == nil && !given[p.Name] && !strings.HasSuffix(p.Type, "?") {
@@ -59,16 +59,16 @@ func (in *Infra) CheckModuleArguments() []string {
 func (in *Infra) CheckParameterValues() []string {
 	var problems []string
 	for _, f := range in.sorted() {
-		params := paramsByName(f)
+		env := in.env(f)
 		for _, p := range f.Params() {
 			if p.Default != nil {
 				where := fmt.Sprintf("%s: param %s default", f.pos(p.Default), p.Name)
-				problems = append(problems, checkValue(f, p.Default, p, f.Path, params, where, "BCP033")...)
+				problems = append(problems, checkValue(f, p.Default, p, f.Path, env, where, "BCP033")...)
 			}
 		}
 		for _, o := range f.Outputs() {
 			want := typeKind(o.Type)
-			if got := f.typeOf(o.Value, params); want != "" && got != "" && got != want {
+			if got := f.typeOf(o.Value, env); want != "" && got != "" && got != want {
 				problems = append(problems, fmt.Sprintf("%s: output %s is %s, but its value is %s (BCP026)", f.pos(o.Value), o.Name, want, got))
 			}
 		}
@@ -76,12 +76,34 @@ func (in *Infra) CheckParameterValues() []string {
 	return problems
 }
 
+// valueEnv is what the file a value is written in declares that tells a value's type: its
+// parameters, and the output types of the modules it calls.
+type valueEnv struct {
+	params        map[string]Param
+	moduleOutputs map[string]map[string]string // module symbol -> output name -> type
+}
+
+func (in *Infra) env(f *BicepFile) valueEnv {
+	env := valueEnv{params: paramsByName(f), moduleOutputs: map[string]map[string]string{}}
+	for _, m := range f.Modules() {
+		if target := in.module(f, m); target != nil {
+			outs := map[string]string{}
+			for _, o := range target.Outputs() {
+				outs[o.Name] = o.Type
+			}
+			env.moduleOutputs[m.Symbol] = outs
+		}
+	}
+	return env
+}
+
 // checkValue checks a value given for parameter p (declared in declFile) against p's type and
-// allowed values. callerParams are the parameters of the file the value is written in.
-func checkValue(f *BicepFile, v *sitter.Node, p Param, declFile string, callerParams map[string]Param, where, code string) []string {
+// allowed values. env describes the file the value is written in.
+func checkValue(f *BicepFile, v *sitter.Node, p Param, declFile string, env valueEnv, where, code string) []string {
 	var problems []string
+	callerParams := env.params
 	want := typeKind(p.Type)
-	if got := f.typeOf(v, callerParams); want != "" && got != "" && got != want {
+	if got := f.typeOf(v, env); want != "" && got != "" && got != want {
 		problems = append(problems, fmt.Sprintf("%s: %s declares %s as %s, and %s is %s (%s)", where, declFile, p.Name, p.Type, clip(f.Text(v), 40), got, code))
 		return problems
 	}
@@ -224,8 +246,9 @@ func typeKind(typ string) string {
 }
 
 // typeOf tells the type of an expression where that is plain from the text: literals, strings
-// with interpolation, parameters, and variables and ternaries made of those. "" means unknown.
-func (f *BicepFile) typeOf(n *sitter.Node, params map[string]Param) string {
+// with interpolation, parameters, module outputs, and variables and ternaries made of those. ""
+// means unknown.
+func (f *BicepFile) typeOf(n *sitter.Node, env valueEnv) string {
 	kinds := map[string]bool{}
 	for _, v := range f.literalsOf(n, 0) {
 		k := literalKind(f, v)
@@ -234,8 +257,13 @@ func (f *BicepFile) typeOf(n *sitter.Node, params map[string]Param) string {
 		case v.Kind() == "object" || v.Kind() == "array":
 			k = v.Kind()
 		case v.Kind() == "identifier" && !shadowed(f, v):
-			if p, ok := params[f.Text(v)]; ok {
+			if p, ok := env.params[f.Text(v)]; ok {
 				k = typeKind(p.Type)
+			}
+		case v.Kind() == "member_expression":
+			// module.outputs.name
+			if root, segs, ok := f.chain(v); ok && len(segs) == 2 && segs[0] == "outputs" && !shadowed(f, root) {
+				k = typeKind(env.moduleOutputs[f.Text(root)][segs[1]])
 			}
 		}
 		if k == "" || k == "null" {

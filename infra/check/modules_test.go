@@ -114,23 +114,25 @@ param optional string?
 param units int = 1
 @maxLength(5)
 param short string = 'x'
+output label string = level
 `
 	for name, c := range map[string]struct{ args, callerParams, want string }{
-		"unknown parameter":          {"count: 1\n    cuont: 2", "", "passes cuont, which infra/modules/m.bicep does not declare"},
-		"missing required":           {"level: 'info'", "", "does not pass count, which infra/modules/m.bicep requires"},
-		"literal outside @allowed":   {"count: 1\n    level: 'verbose'", "", "'verbose' is not among the values"},
-		"caller allows more":         {"count: 1\n    level: logLevel", "@allowed([\n  'info'\n  'trace'\n])\nparam logLevel string = 'info'\n", "allows 'trace'"},
-		"through a variable":         {"count: one", "var one = 'one'\n", "count as int, and one is string"},
-		"through a parameter":        {"count: name", "param name string = 'x'\n", "count as int, and name is string"},
-		"object for a string":        {"count: 1\n    level: {}", "", "level as string, and {} is object"},
-		"int for an object":          {"count: 1\n    tags: 3", "", "tags as object, and 3 is int"},
-		"int above @maxValue":        {"count: 1\n    units: 21", "", "the value is 21, and infra/modules/m.bicep sets @maxValue(20) on units"},
-		"int below @minValue":        {"count: 1\n    units: 0", "", "sets @minValue(1) on units"},
-		"string over @maxLength":     {"count: 1\n    short: 'toolong'", "", "sets @maxLength(5) on short"},
-		"caller's range is wider":    {"count: 1\n    units: u", "@maxValue(40)\nparam u int = 1\n", "passes u, which may be 40"},
-		"caller allows a bigger int": {"count: 1\n    units: u", "@allowed([\n  3\n  30\n])\nparam u int = 3\n", "passes u, which may be 30"},
-		"either branch of ternary":   {"count: true ? 1 : 'x'", "", ""},
-		"string for int, interpol.":  {"count: '${1}'", "", "count as int, and '${1}' is string"},
+		"unknown parameter":             {"count: 1\n    cuont: 2", "", "passes cuont, which infra/modules/m.bicep does not declare"},
+		"missing required":              {"level: 'info'", "", "does not pass count, which infra/modules/m.bicep requires"},
+		"literal outside @allowed":      {"count: 1\n    level: 'verbose'", "", "'verbose' is not among the values"},
+		"caller allows more":            {"count: 1\n    level: logLevel", "@allowed([\n  'info'\n  'trace'\n])\nparam logLevel string = 'info'\n", "allows 'trace'"},
+		"through a variable":            {"count: one", "var one = 'one'\n", "count as int, and one is string"},
+		"through a parameter":           {"count: name", "param name string = 'x'\n", "count as int, and name is string"},
+		"object for a string":           {"count: 1\n    level: {}", "", "level as string, and {} is object"},
+		"int for an object":             {"count: 1\n    tags: 3", "", "tags as object, and 3 is int"},
+		"int above @maxValue":           {"count: 1\n    units: 21", "", "the value is 21, and infra/modules/m.bicep sets @maxValue(20) on units"},
+		"int below @minValue":           {"count: 1\n    units: 0", "", "sets @minValue(1) on units"},
+		"string over @maxLength":        {"count: 1\n    short: 'toolong'", "", "sets @maxLength(5) on short"},
+		"caller's range is wider":       {"count: 1\n    units: u", "@maxValue(40)\nparam u int = 1\n", "passes u, which may be 40"},
+		"caller allows a bigger int":    {"count: 1\n    units: u", "@allowed([\n  3\n  30\n])\nparam u int = 3\n", "passes u, which may be 30"},
+		"module output of another type": {"count: other.outputs.label", "module other 'modules/m.bicep' = {\n  name: 'o'\n  params: {\n    count: 1\n  }\n}\n", "count as int, and other.outputs.label is string"},
+		"either branch of ternary":      {"count: true ? 1 : 'x'", "", ""},
+		"string for int, interpol.":     {"count: '${1}'", "", "count as int, and '${1}' is string"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			main := c.callerParams + "module m 'modules/m.bicep' = {\n  name: 'm'\n  params: {\n    " + c.args + "\n  }\n}\n"
