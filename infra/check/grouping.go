@@ -69,17 +69,28 @@ func UngroupedColumns(src string) ([]string, error) {
 
 // selectBlocks finds every SELECT, nested ones included, and splits its clauses.
 func selectBlocks(toks []qtoken) []selectBlock {
+	// depths[i] is the parenthesis depth of token i; match[i], for a "(", is the index of its ")"
+	// (len(toks) if none), so that a block can step over what is nested in it.
 	depths := make([]int, len(toks))
+	match := make([]int, len(toks))
+	var open []int
 	d := 0
 	for i, t := range toks {
 		if t.kind == tokPunct && t.text == ")" {
 			d--
+			if len(open) > 0 {
+				match[open[len(open)-1]] = i
+				open = open[:len(open)-1]
+			}
 		}
 		depths[i] = d
 		if t.kind == tokPunct && t.text == "(" {
 			d++
+			match[i] = len(toks)
+			open = append(open, i)
 		}
 	}
+	isOpen := func(i int) bool { return toks[i].kind == tokPunct && toks[i].text == "(" }
 	word := func(i int, w string) bool {
 		return i < len(toks) && toks[i].kind == tokIdent && strings.EqualFold(toks[i].text, w)
 	}
@@ -91,8 +102,12 @@ func selectBlocks(toks []qtoken) []selectBlock {
 		depth := depths[start]
 		end := start + 1
 		for end < len(toks) && depths[end] >= depth && !(depths[end] == depth && word(end, "SELECT")) {
+			if isOpen(end) {
+				end = match[end]
+			}
 			end++
 		}
+		end = min(end, len(toks))
 		b := selectBlock{line: toks[start].line, sources: map[string]bool{}}
 		clause, from := "select", start+1
 		var cur []qtoken
@@ -108,6 +123,10 @@ func selectBlocks(toks []qtoken) []selectBlock {
 			cur = nil
 		}
 		for i := from; i < end; i++ {
+			if isOpen(i) && word(i+1, "SELECT") {
+				i = match[i] // a nested SELECT is a block of its own
+				continue
+			}
 			t := toks[i]
 			if depths[i] == depth && t.kind == tokIdent {
 				next := ""

@@ -116,3 +116,25 @@ func TestValidGroupingPasses(t *testing.T) {
 		})
 	}
 }
+
+// The query checks read any text without panicking: the query is edited by hand.
+func FuzzQueryChecks(f *testing.F) {
+	if src, err := os.ReadFile("testdata/repo/infra/query.asaql"); err == nil {
+		f.Add(string(src))
+	}
+	for _, s := range []string{
+		"SELECT a, COUNT(*) AS n INTO o FROM i d GROUP BY a, TumblingWindow(minute, 1) HAVING COUNT(*) > 1",
+		"WITH s AS (SELECT TOP 3 DISTINCT x FROM i) SELECT s.x INTO o FROM s CROSS APPLY GetArrayElements(s.a) AS e",
+		"SELECT System.Window().Id, [a b].c FROM (SELECT 1) GROUP BY",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		if _, err := ParseQuery(src); err != nil {
+			return
+		}
+		if _, err := UngroupedColumns(src); err != nil {
+			t.Errorf("ParseQuery read %q but UngroupedColumns failed: %v", src, err)
+		}
+	})
+}
