@@ -300,8 +300,8 @@ func (in *Infra) CheckResourceNesting() []string {
 			types[r.Symbol] = r.Type
 		}
 		for _, r := range f.Resources() {
-			if r.Body == nil {
-				continue
+			if r.Body == nil || !strings.Contains(r.Type, "/") {
+				continue // no body, or no Namespace/type: the property check reports it
 			}
 			name := f.Property(r.Body, "name")
 			slashes, interpolated := nameSlashes(f, name)
