@@ -120,12 +120,12 @@ func (r *resolver) statement(n *sitter.Node) {
 	kids := named(n)
 	switch n.Kind() {
 	case "type_declaration":
-		for _, k := range kids[1:] {
+		for _, k := range tail(kids) {
 			r.typeRefs(k, nil)
 		}
 	case "parameter_declaration", "variable_declaration", "resource_declaration", "module_declaration",
 		"output_declaration", "metadata_declaration", "assert_statement":
-		for _, k := range kids[1:] { // kids[0] is the declared name
+		for _, k := range tail(kids) { // kids[0] is the declared name
 			r.visit(k, nil)
 		}
 	case "user_defined_function":
@@ -140,7 +140,7 @@ func (r *resolver) statement(n *sitter.Node) {
 					if len(pk) > 0 {
 						sc.names[r.f.Text(pk[0])] = true
 					}
-					for _, t := range pk[1:] {
+					for _, t := range tail(pk) {
 						r.visit(t, sc)
 					}
 				}
@@ -205,7 +205,7 @@ func (r *resolver) visit(n *sitter.Node, sc *scope) {
 		for i, c := range kids {
 			switch {
 			case c.Kind() == "resource_declaration":
-				for _, k := range named(c)[1:] {
+				for _, k := range tail(named(c)) {
 					r.visit(k, sc)
 				}
 			case i == 0 && len(kids) > 1:
@@ -358,7 +358,7 @@ func (r *resolver) typeRefs(n *sitter.Node, sc *scope) {
 		case "parameterized_type": // resourceInput<'...'>: a built-in generic
 			return false
 		case "object_property":
-			for _, k := range named(c)[1:] {
+			for _, k := range tail(named(c)) {
 				r.typeRefs(k, sc)
 			}
 			return false
@@ -374,4 +374,13 @@ func (r *resolver) typeRefs(n *sitter.Node, sc *scope) {
 		}
 		return true
 	})
+}
+
+// tail is nodes without the first, which names what a declaration declares. A tree that
+// tree-sitter recovered from an error may have none.
+func tail(nodes []*sitter.Node) []*sitter.Node {
+	if len(nodes) == 0 {
+		return nil
+	}
+	return nodes[1:]
 }
