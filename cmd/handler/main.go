@@ -41,6 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "run":
 		return runStandalone(ctx, args, getenv, stdout, stderr)
+	case "view":
+		return viewCmd(ctx, args, getenv, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -55,5 +57,7 @@ const usage = `usage:
       --once              one tick, then exit
       --every DURATION    tick at once, then every DURATION (default: follow OPENSKY_SCHEDULE)
       --for DURATION      stop after DURATION (default: run until Ctrl-C)
+      --view ADDR         also serve the live map of its snapshots on ADDR (e.g. 127.0.0.1:8080)
+  handler view --file PATH | --eventhub [--listen ADDR]   the live map of a file or a hub (default 127.0.0.1:8080)
 Settings are environment variables (app settings); see README.md.
 `

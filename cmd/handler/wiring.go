@@ -17,6 +17,7 @@ import (
 	"github.com/opensky-eventhubs/handler/internal/opensky"
 	"github.com/opensky-eventhubs/handler/internal/sink"
 	"github.com/opensky-eventhubs/handler/internal/tick"
+	"github.com/opensky-eventhubs/handler/internal/view"
 )
 
 // app is what both commands share: config, logger, the tick runner and the sink to close.
@@ -158,6 +159,7 @@ func runStandalone(ctx context.Context, args []string, getenv func(string) strin
 	once := fs.Bool("once", false, "run one tick, then exit")
 	every := fs.Duration("every", 0, "tick at once, then every `DURATION` (default: follow OPENSKY_SCHEDULE)")
 	forDur := fs.Duration("for", 0, "stop after `DURATION` (default: until Ctrl-C)")
+	viewAddr := fs.String("view", "", "also serve the live map of the ticks' snapshots on `ADDR` (host:port)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -172,6 +174,16 @@ func runStandalone(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer a.shutdown()
+	if *viewAddr != "" {
+		store := view.NewStore(a.log, 0)
+		stopView, err := startView(ctx, *viewAddr, store, a.log)
+		if err != nil {
+			return err
+		}
+		defer stopView()
+		a.runner.Observe = observeInto(store, a.log)
+		defer func() { viewUntilInterrupted(ctx, a.log) }()
+	}
 	a.start() // connect while the first tick fetches
 
 	var deadline time.Time

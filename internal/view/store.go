@@ -40,6 +40,9 @@ func NewStore(log *slog.Logger, quiet time.Duration) *Store {
 	if quiet <= 0 {
 		quiet = DefaultQuiet
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	empty := &Published{}
 	empty.GeoJSON, empty.Stats = empty.Snapshot.GeoJSON(), empty.Snapshot.statsJSON()
 	return &Store{log: log, quiet: quiet, cur: empty, subs: map[chan struct{}]struct{}{}}
@@ -107,7 +110,8 @@ func (s *Store) publishPendingLocked() {
 }
 
 // Replace publishes a whole snapshot at once: the events (JSON bodies; Replace keeps copies) of
-// the snapshot taken at t. Any snapshot Ingest was assembling that is not newer is dropped.
+// the snapshot taken at t, unless a newer one is shown. Any snapshot Ingest was assembling that is
+// not newer is dropped.
 func (s *Store) Replace(t time.Time, bodies [][]byte) error {
 	events := make([]Event, len(bodies))
 	for i, b := range bodies {
@@ -123,6 +127,11 @@ func (s *Store) Replace(t time.Time, bodies [][]byte) error {
 	snap := Aggregate(t.UTC(), events)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if t.Before(s.cur.Time) {
+		// A past-due tick can fetch an earlier snapshot than the one shown; the map shows the latest.
+		s.log.Info("view: an older snapshot than the one shown is not shown", slog.Time("snapshot_time", t), slog.Time("shown", s.cur.Time))
+		return nil
+	}
 	if !s.pendT.IsZero() && !s.pendT.After(t) {
 		s.pending, s.pendT = nil, time.Time{}
 	}
@@ -133,13 +142,11 @@ func (s *Store) Replace(t time.Time, bodies [][]byte) error {
 func (s *Store) publishLocked(snap Snapshot) {
 	p := &Published{Snapshot: snap, GeoJSON: snap.GeoJSON(), Stats: snap.statsJSON()}
 	s.cur = p
-	if s.log != nil {
-		attrs := []any{slog.Time("snapshot_time", snap.Time), slog.Int("aircraft", len(snap.Aircraft)), slog.Int("emergencies", len(snap.Emergencies))}
-		if s.late > 0 {
-			attrs = append(attrs, slog.Int("late_events_dropped", s.late))
-		}
-		s.log.Info("view: snapshot", attrs...)
+	attrs := []any{slog.Time("snapshot_time", snap.Time), slog.Int("aircraft", len(snap.Aircraft)), slog.Int("emergencies", len(snap.Emergencies))}
+	if s.late > 0 {
+		attrs = append(attrs, slog.Int("late_events_dropped", s.late))
 	}
+	s.log.Info("view: snapshot", attrs...)
 	s.late = 0
 	for ch := range s.subs {
 		select {
