@@ -7,7 +7,7 @@ BINARY  ?= handler
 PEER    := test/ehpeer
 FUZZTIME ?= 10s
 
-.PHONY: all build build-linux run func test test-go test-infra deps fuzz lint bench clean
+.PHONY: all build build-linux run func test test-go test-infra deps fuzz lint bench clean view-assets
 
 all: build
 
@@ -59,6 +59,11 @@ fuzz:
 	    fi; \
 	  done; \
 	done
+
+## view-assets: rebuild the live map's page (internal/view/web/dist, embedded in the binary) from
+## internal/view/web/src with the npm packages pinned in its package-lock.json; commit the result
+view-assets:
+	cd internal/view/web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node build.mjs
 
 ## lint: gofmt, go vet, govulncheck (pinned; offline DB from golang.org/x/vulndb when vuln.go.dev is unreachable)
 lint:

@@ -168,7 +168,7 @@ func TestViewInBrowserIntegration(t *testing.T) {
 		t.Errorf("emergencies listed: %q, want %s squawking 7700", listed, emergency)
 	}
 	red, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(() => {
-		const p = openskyView.screen(` + jsString(emergency) + `);
+		const p = openskyView.screen(`+jsString(emergency)+`);
 		if (!p || !p.emergency) return -1;
 		const c = document.getElementById('canvas'), g = c.getContext('2d'), d = window.devicePixelRatio || 1;
 		let red = 0;
