@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"github.com/opensky-eventhubs/handler/internal/browsertest"
 	"github.com/opensky-eventhubs/handler/internal/openskytest"
 	"github.com/opensky-eventhubs/handler/internal/recordings"
+	"github.com/opensky-eventhubs/handler/internal/view"
 )
 
 // recording is an OpenSky /states/all answer, decoded with numbers kept as written.
@@ -276,4 +278,95 @@ func startRun(t *testing.T, env map[string]string, args ...string) *Handler {
 		}
 	})
 	return h
+}
+
+// TestViewFileIntegration follows the file the file sink writes: the snapshot already in it,
+// then one appended in two writes that split a line.
+func TestViewFileIntegration(t *testing.T) {
+	rec := readRecording(t, "small-2018-02-13.json")
+	later := recording{Time: rec.Time + 10, States: rec.States[:len(rec.States)-2]}
+	ndjson := func(r recording) []byte {
+		t.Helper()
+		srv := openskytest.New(t, r.body(t))
+		out, stderr, err := run(t, map[string]string{"OPENSKY_BASE_URL": srv.BaseURL(), "OPENSKY_FILE": "-"}, "run", "--once")
+		if err != nil {
+			t.Fatalf("run --once: %v\n%s", err, stderr)
+		}
+		return []byte(out)
+	}
+	file := filepath.Join(t.TempDir(), "opensky.ndjson")
+	if err := os.WriteFile(file, ndjson(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	h := startRun(t, nil, "view", "--file", file, "--listen", "127.0.0.1:"+port)
+	base := "http://127.0.0.1:" + port
+
+	stats := func(want time.Time, aircraft int) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		var got map[string]any
+		for time.Now().Before(deadline) {
+			got = nil
+			if res, err := http.Get(base + "/api/stats"); err == nil {
+				_ = json.NewDecoder(res.Body).Decode(&got)
+				res.Body.Close()
+			}
+			if got["snapshot_time"] == want.UTC().Format(time.RFC3339) && got["aircraft"] == float64(aircraft) {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("stats %v, want snapshot %s with %d aircraft\n%s", got, want.UTC().Format(time.RFC3339), aircraft, h.Stderr)
+	}
+	stats(time.Unix(rec.Time, 0), rec.aircraft())
+
+	next := ndjson(later)
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	half := bytes.IndexByte(next, '\n') + 40
+	if _, err := f.Write(next[:half]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * view.FollowPoll) // the follower reads the half line and must hold it
+	if _, err := f.Write(next[half:]); err != nil {
+		t.Fatal(err)
+	}
+	stats(time.Unix(later.Time, 0), later.aircraft())
+	if strings.Contains(h.Stderr.String(), "skipping a line") {
+		t.Errorf("a line was skipped:\n%s", h.Stderr)
+	}
+
+	var fc struct {
+		Features []json.RawMessage `json:"features"`
+	}
+	res, err := http.Get(base + "/api/snapshot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if err := json.NewDecoder(res.Body).Decode(&fc); err != nil || len(fc.Features) != later.aircraft() {
+		t.Errorf("/api/snapshot: %d features (%v), want %d", len(fc.Features), err, later.aircraft())
+	}
+}
+
+func TestViewFlagsIntegration(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"view"}, "--file PATH"},
+		{[]string{"view", "--file", "x", "--eventhub"}, "one source"},
+		{[]string{"view", "--eventhub", "--listen", "127.0.0.1:0"}, "not yet built"},
+		{[]string{"view", "--file", "x", "--listen", "8080"}, "host:port"},
+		{[]string{"run", "--view", "nowhere"}, "host:port"},
+	} {
+		_, stderr, err := run(t, map[string]string{"OPENSKY_BASE_URL": "http://127.0.0.1:1/api", "OPENSKY_FILE": "-"}, c.args...)
+		if err == nil || !strings.Contains(stderr, c.want) {
+			t.Errorf("handler %v: %v, stderr %q; want an error naming %q", c.args, err, stderr, c.want)
+		}
+	}
 }
