@@ -128,13 +128,12 @@ function draw() {
         ctx.rect(x - r, y - r, 2 * r, 2 * r);
         continue;
       }
-      // A dart pointing along true_track (clockwise from north; screen y is down).
+      // A narrow triangle pointing along true_track (clockwise from north; screen y is down).
+      // Three points, not a concave dart: Chromium fills 10,000 triangles several times faster.
       const s = Math.sin(t), c = Math.cos(t);
-      ctx.moveTo(x + s * size * 1.3, y - c * size * 1.3);
-      ctx.lineTo(x - s * size * 0.8 + c * size * 0.7, y + c * size * 0.8 + s * size * 0.7);
-      ctx.lineTo(x - s * size * 0.3, y + c * size * 0.3);
-      ctx.lineTo(x - s * size * 0.8 - c * size * 0.7, y + c * size * 0.8 - s * size * 0.7);
-      ctx.closePath();
+      ctx.moveTo(x + s * size * 1.4, y - c * size * 1.4);
+      ctx.lineTo(x - s * size * 0.8 + c * size * 0.6, y + c * size * 0.8 + s * size * 0.6);
+      ctx.lineTo(x - s * size * 0.8 - c * size * 0.6, y + c * size * 0.8 - s * size * 0.6);
     }
     ctx.fillStyle = BIN_COLOURS[b];
     ctx.fill();
