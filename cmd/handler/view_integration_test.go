@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/opensky-eventhubs/handler/internal/browsertest"
@@ -79,7 +81,7 @@ func TestViewInBrowserIntegration(t *testing.T) {
 
 	// First snapshot: the world recording with one aircraft over Europe squawking 7700.
 	first := readRecording(t, "global-2021-10-17.json")
-	emergency := ""
+	var emergency, emCallsign, emCountry string
 	for _, s := range first.States {
 		lon, lat := s[5], s[6]
 		if lon == nil || lat == nil || s[8] == true {
@@ -90,6 +92,7 @@ func TestViewInBrowserIntegration(t *testing.T) {
 		if lo > 0 && lo < 20 && la > 40 && la < 55 {
 			s[14] = "7700"
 			emergency = s[0].(string)
+			emCallsign, emCountry = strings.TrimSpace(s[1].(string)), s[2].(string)
 			break
 		}
 	}
@@ -149,6 +152,24 @@ func TestViewInBrowserIntegration(t *testing.T) {
 	if len(rows) > 1 && got[rows[0][0]] < got[rows[len(rows)-1][0]] {
 		t.Errorf("country table not sorted by aircraft, most first: %v ... %v", rows[0], rows[len(rows)-1])
 	}
+	// The screenshot, as a test artifact.
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv("VIEW_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "opensky-view-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(dir, "view.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+
 	// Sorting by country name, by a click.
 	if err := chromedp.Do(ctx, chromedp.Click(`th[data-key=origin_country] button`)); err != nil {
 		t.Fatal(err)
@@ -188,23 +209,58 @@ func TestViewInBrowserIntegration(t *testing.T) {
 		t.Errorf("the emergency %s is not ringed in red on the map (%d of 16 ring pixels red; -1: not marked)", emergency, red)
 	}
 
-	// The screenshot, as a test artifact.
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	// Hover shows the aircraft; a drag pans; the wheel zooms about the pointer.
+	type pos struct {
+		X, Y      float64
+		Emergency bool
+	}
+	where := func(icao string) pos {
+		t.Helper()
+		p, err := chromedp.Run(ctx, chromedp.Evaluate[pos](`openskyView.screen(`+jsString(icao)+`)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := where(emergency)
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseMoved, p.X, p.Y)); err != nil {
+		t.Fatal(err)
+	}
+	tipText, err := chromedp.Run(ctx, chromedp.Poll[string](`!document.getElementById('tip').hidden && document.getElementById('tip').textContent`, chromedp.WithPollingTimeout(10*time.Second)))
 	if err != nil {
+		t.Fatalf("no tooltip on hover: %v", err)
+	}
+	for _, w := range []string{emCallsign, emCountry, "Altitude", "Speed", "Vertical rate", "Squawk: 7700 (emergency)"} {
+		if !strings.Contains(tipText, w) {
+			t.Errorf("tooltip %q lacks %q", tipText, w)
+		}
+	}
+	buttons := func(p *input.DispatchMouseEventParams) { p.Buttons = 1 }
+	if err := chromedp.Do(ctx,
+		chromedp.MouseEvent(chromedp.MousePressed, 300, 300, chromedp.ButtonLeft),
+		chromedp.MouseEvent(chromedp.MouseMoved, 350, 320, buttons),
+		chromedp.MouseEvent(chromedp.MouseMoved, 400, 350, buttons),
+		chromedp.MouseEvent(chromedp.MouseReleased, 400, 350, chromedp.ButtonLeft),
+	); err != nil {
 		t.Fatal(err)
 	}
-	dir := os.Getenv("VIEW_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "opensky-view-artifacts")
+	if q := where(emergency); q.X-p.X < 99 || q.X-p.X > 101 || q.Y-p.Y < 49 || q.Y-p.Y > 51 {
+		t.Errorf("a drag by (100, 50) moved the aircraft from %+v to %+v", p, q)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	p = where(emergency)
+	other := first.States[0][0].(string)
+	before := where(other)
+	// Chrome wants both deltas, and cdproto omits a zero: a hundredth of a pixel sideways.
+	wheel := func(p *input.DispatchMouseEventParams) { p.DeltaX, p.DeltaY = 0.01, -400 }
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseWheel, p.X, p.Y, wheel)); err != nil {
 		t.Fatal(err)
 	}
-	shot := filepath.Join(dir, "view.png")
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`(() => { const q = openskyView.screen(%s); return Math.abs(q.x - %f) > 10; })()`, jsString(other), before.X), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Errorf("the wheel did not zoom: %v", err)
 	}
-	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+	if q := where(emergency); math.Abs(q.X-p.X) > 1 || math.Abs(q.Y-p.Y) > 1 {
+		t.Errorf("zoom moved the point under the pointer from %+v to %+v", p, q)
+	}
 
 	// A new snapshot arrives: the page shows it without a reload.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.notReloaded = 42`)); err != nil {
