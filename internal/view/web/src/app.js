@@ -31,9 +31,10 @@ function pathOf(object) {
 const land = pathOf(feature(world, world.objects.land));
 const borders = pathOf(mesh(world, world.objects.countries, (a, b) => a !== b));
 
-// Colour by barometric altitude (geometric when there is none), in 1,000 m steps to 13,000 m.
-const ALT_COLOURS = ["#fde725", "#c2df23", "#86d549", "#52c569", "#2ab07f", "#1e9b8a", "#25858e",
-  "#2d708e", "#38588c", "#433e85", "#482173", "#6a00a8", "#b12a90", "#e16462"];
+// Colour by barometric altitude (geometric when there is none), in 1,000 m steps to 13,000 m,
+// from warm (low) to cool (high); red is kept for emergencies.
+const ALT_COLOURS = ["#ffe14d", "#ffc53d", "#ffa83a", "#ff8c42", "#f7764f", "#e8685f", "#d46a8c",
+  "#bf72b5", "#a57ddb", "#8a8cf0", "#6f9ff5", "#58b4f0", "#49c9e6", "#4fdbd5"]; // bright on the dark map
 const GROUND = ALT_COLOURS.length; // bin of aircraft on the ground
 const NO_ALT = GROUND + 1; // airborne with no altitude
 const BIN_COLOURS = [...ALT_COLOURS, "#8a949e", "#d0d6dc"];
