@@ -48,14 +48,28 @@ func viewCmd(ctx context.Context, args []string, getenv func(string) string, std
 		log.Info("view: following", slog.String("file", *file))
 		return view.FollowFile(ctx, *file, log, store.Ingest)
 	}
-	return viewEventHub(ctx, getenv, *from, *group, store.Ingest)
+	return viewEventHub(ctx, getenv, *from, *group, func(body []byte) error {
+		// A bad event is logged and passed over: one event must not stop the map.
+		if err := store.Ingest(body); err != nil {
+			log.Warn("view: skipping an event", slog.String("error", err.Error()))
+		}
+		return nil
+	})
 }
 
-// viewEventHub feeds the view from the configured hub.
+// viewEventHub feeds the view from the configured hub: ingest is called with each event's body.
 //
-// TODO(view --eventhub): wire to the consumer API once internal/eventhub/consumer.go is merged:
-// parse from with eventhub.ParseFrom, make the ConsumerClient as `handler tail` does (same
-// settings and group), then: return eventhub.Consume(ctx, client, from, ingest)
+// TODO(view --eventhub): not yet built; wire it to the hub consumer of `handler tail` once
+// internal/eventhub/consumer.go is in this branch, as tail does:
+//
+//	from, err := eventhub.ParseFrom(from)            // a usage error naming --from
+//	cfg, err := config.Load(getenv, nil)             // EVENTHUB_NAMESPACE or _CONNECTION_STRING, EVENTHUB_NAME
+//	client, err := eventhub.NewConsumerClient(eventhub.Config{...}, group); defer client.Close(...)
+//	return eventhub.Consume(ctx, client, from, ingest)
+//
+// For the map, a default --from a little before now (say 20 minutes, over one tick of the
+// default 15-minute schedule) shows the latest published snapshot at once instead of waiting for
+// the next tick.
 func viewEventHub(ctx context.Context, getenv func(string) string, from, group string, ingest func(body []byte) error) error {
 	_, _, _, _, _ = ctx, getenv, from, group, ingest
 	return errors.New("handler view --eventhub is not yet built (it needs the hub consumer of handler tail); use handler view --file")
