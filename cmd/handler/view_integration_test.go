@@ -262,6 +262,21 @@ func TestViewInBrowserIntegration(t *testing.T) {
 		t.Errorf("zoom moved the point under the pointer from %+v to %+v", p, q)
 	}
 
+	// A tap (touch) shows the aircraft too, once the zoom has settled and the map is rendered.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`openskyView.settled`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('tip').hidden = true`)); err != nil {
+		t.Fatal(err)
+	}
+	p = where(emergency)
+	if err := chromedp.Do(ctx, chromedp.TapXY(p.X, p.Y)); err != nil {
+		t.Fatal(err)
+	}
+	if tipText, err = chromedp.Run(ctx, chromedp.Poll[string](`!document.getElementById('tip').hidden && document.getElementById('tip').textContent`, chromedp.WithPollingTimeout(10*time.Second))); err != nil || !strings.Contains(tipText, emCallsign) {
+		t.Errorf("a tap on %s shows %q (%v)", emCallsign, tipText, err)
+	}
+
 	// A new snapshot arrives: the page shows it without a reload.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.notReloaded = 42`)); err != nil {
 		t.Fatal(err)

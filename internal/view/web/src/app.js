@@ -88,6 +88,12 @@ function zoomAt(factor, sx, sy) {
   tx = sx - ((sx - tx) * nk) / k;
   ty = sy - ((sy - ty) * nk) / k;
   k = nk;
+  zooming = true;
+  clearTimeout(settle);
+  settle = setTimeout(() => {
+    zooming = false;
+    requestDraw();
+  }, 150);
   requestDraw();
 }
 
@@ -167,9 +173,20 @@ function render() {
   layerAt = { k, tx, ty };
 }
 
+// While the wheel or a pinch is zooming, frames scale the layer; it is rendered sharp again once
+// the zoom has paused.
+let zooming = false, settle = 0;
+
 function draw() {
-  if (!layerAt || layerAt.k !== k || Math.abs(tx - layerAt.tx) > MARGIN || Math.abs(ty - layerAt.ty) > MARGIN) render();
   ctx.setTransform(1, 0, 0, 1, 0, 0);
+  if (zooming && layerAt && layerAt.k !== k) {
+    const s = k / layerAt.k;
+    ctx.fillStyle = "#0b1622";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(layer, dpr * (tx - (layerAt.tx + MARGIN) * s), dpr * (ty - (layerAt.ty + MARGIN) * s), layer.width * s, layer.height * s);
+    return;
+  }
+  if (!layerAt || layerAt.k !== k || Math.abs(tx - layerAt.tx) > MARGIN || Math.abs(ty - layerAt.ty) > MARGIN) render();
   ctx.drawImage(layer, Math.round((tx - layerAt.tx - MARGIN) * dpr), Math.round((ty - layerAt.ty - MARGIN) * dpr));
 }
 
@@ -185,7 +202,7 @@ function requestDraw() {
 
 // Hover and tap: the nearest aircraft within 10 px.
 function nearest(x, y) {
-  if (!layerAt) return -1;
+  if (!layerAt || layerAt.k !== k) return -1;
   x -= tx - layerAt.tx;
   y -= ty - layerAt.ty;
   let best = -1, bestD = 100;
@@ -266,7 +283,8 @@ function endPointer(e) {
 }
 canvas.addEventListener("pointerup", endPointer);
 canvas.addEventListener("pointercancel", endPointer);
-canvas.addEventListener("pointerleave", () => { if (pointers.size === 0) tip.hidden = true; });
+// A touch ends with a pointerleave after its pointerup: only a mouse leaving hides the tip.
+canvas.addEventListener("pointerleave", (e) => { if (e.pointerType === "mouse" && pointers.size === 0) tip.hidden = true; });
 canvas.addEventListener("wheel", (e) => {
   e.preventDefault();
   zoomAt(Math.exp(-e.deltaY * 0.002), e.offsetX, e.offsetY);
@@ -396,4 +414,5 @@ window.openskyView = {
     return i < 0 ? null : { x: snap.x[i] * k + tx, y: snap.y[i] * k + ty, emergency: snap.emergency.includes(i) };
   },
   get aircraftOnMap() { return snap.n; },
+  get settled() { return !zooming && layerAt !== null && layerAt.k === k; },
 };
