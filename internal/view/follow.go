@@ -18,7 +18,7 @@ const FollowPoll = 250 * time.Millisecond
 // FollowFile reads the NDJSON file at path from its start and then each line appended to it, as
 // `tail -F` does, until ctx ends; each complete line goes to fn. A last line without its newline
 // is held until the rest is written. A file that does not exist yet is waited for; one that
-// shrinks (rotated or truncated) is read again from its start. A line fn rejects is logged with
+// shrinks or is replaced by another of its name (rotated) is read again from its start. A line fn rejects is logged with
 // its number and skipped, so that one bad line does not stop the view.
 func FollowFile(ctx context.Context, path string, log *slog.Logger, fn func(line []byte) error) error {
 	var (
@@ -55,8 +55,10 @@ func FollowFile(ctx context.Context, path string, log *slog.Logger, fn func(line
 			}
 		}
 		if f != nil {
-			if st, err := f.Stat(); err == nil && st.Size() < off {
-				log.Warn("view: the file shrank (rotated or truncated); reading it again from its start", slog.String("file", path))
+			open, errOpen := f.Stat()
+			named, errNamed := os.Stat(path)
+			if errOpen == nil && errNamed == nil && (open.Size() < off || !os.SameFile(open, named)) {
+				log.Warn("view: the file was truncated or replaced; reading it again from its start", slog.String("file", path))
 				f.Close()
 				f = nil
 				continue

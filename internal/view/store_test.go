@@ -293,6 +293,15 @@ func TestFollowFile(t *testing.T) {
 	}
 	write("{\"b\":1}\n")
 	expect(`{"b":1}`)
+	// Replaced by a new file of the same name (rotated): read from its start.
+	next := path + ".new"
+	if err := os.WriteFile(next, []byte("{\"c\":1}\n{\"c\":2}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, path); err != nil {
+		t.Fatal(err)
+	}
+	expect(`{"c":1}`, `{"c":2}`)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
