@@ -7,7 +7,7 @@ BINARY  ?= handler
 PEER    := test/ehpeer
 FUZZTIME ?= 10s
 
-.PHONY: all build build-linux demo run func test test-go test-infra deps fuzz lint bench clean deploy down
+.PHONY: all build build-linux demo run func test test-go test-infra deps fuzz lint bench clean deploy down view-assets
 
 all: build
 
@@ -63,6 +63,11 @@ fuzz:
 	    fi; \
 	  done; \
 	done
+
+## view-assets: rebuild the live map's page (internal/view/web/dist, embedded in the binary) from
+## internal/view/web/src with the npm packages pinned in its package-lock.json; commit the result
+view-assets:
+	cd internal/view/web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && node build.mjs
 
 ## lint: gofmt, go vet, govulncheck (pinned; offline DB from golang.org/x/vulndb when vuln.go.dev is unreachable)
 lint:

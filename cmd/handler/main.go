@@ -54,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runStandalone(ctx, args, getenv, stdout, stderr)
 	case "tail":
 		err = tail(ctx, args, getenv, stdout, stderr)
+	case "view":
+		err = viewCmd(ctx, args, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		err = printVersion(args, stdout)
 	case "help", "-h", "-help", "--help":
@@ -63,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageErrorf("", "unknown command %q; the commands are serve, run, tail and version (handler --help)", cmd)
+		return usageErrorf("", "unknown command %q; the commands are serve, run, tail, view and version (handler --help)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return nil // the command printed its usage, as asked
@@ -77,6 +79,7 @@ commands:
   serve      serve the Azure Functions host (the default): listen on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT
   run        tick on its own schedule, without the Functions host
   tail       print the Event Hub's events as NDJSON
+  view       serve the live map of a file the file sink writes, or of the Event Hub
   version    print the version, commit and Go version
 
 "handler COMMAND --help" shows what a command does and its flags.

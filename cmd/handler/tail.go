@@ -41,13 +41,9 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return &usageError{cmd: "tail", err: err}
 	}
-	cfg, err := config.Load(getenv, nil)
+	client, cfg, err := openConsumer(getenv, *group)
 	if err != nil {
-		return err
-	}
-	if cfg.EventHubConnString.Value() == "" && cfg.EventHubNamespace == "" {
-		return errors.New("handler tail reads an Event Hub: set EVENTHUB_NAMESPACE (e.g. myns.servicebus.windows.net, " +
-			"signed in with az login) or EVENTHUB_CONNECTION_STRING, and EVENTHUB_NAME")
+		return fmt.Errorf("handler tail: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
@@ -55,15 +51,6 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(forDur))
 		defer cancel()
-	}
-	client, err := eventhub.NewConsumerClient(eventhub.Config{
-		ConnectionString: cfg.EventHubConnString.Value(),
-		Namespace:        cfg.EventHubNamespace,
-		HubName:          cfg.EventHubName,
-		ClientID:         cfg.ManagedIdentityClient,
-	}, *group)
-	if err != nil {
-		return fmt.Errorf("handler tail: %w", err)
 	}
 	defer client.Close(context.WithoutCancel(ctx))
 
@@ -95,4 +82,25 @@ func tail(ctx context.Context, args []string, getenv func(string) string, stdout
 		return fmt.Errorf("handler tail: %w", err)
 	}
 	return nil
+}
+
+// openConsumer connects a consumer client to the configured hub, as the sink connects: with
+// EVENTHUB_CONNECTION_STRING, or EVENTHUB_NAMESPACE and the developer's login (or AZURE_CLIENT_ID's
+// managed identity). handler tail and handler view --eventhub read with it.
+func openConsumer(getenv func(string) string, group string) (*azeventhubs.ConsumerClient, config.Config, error) {
+	cfg, err := config.Load(getenv, nil)
+	if err != nil {
+		return nil, cfg, err
+	}
+	if cfg.EventHubConnString.Value() == "" && cfg.EventHubNamespace == "" {
+		return nil, cfg, errors.New("reading an Event Hub needs EVENTHUB_NAMESPACE (e.g. myns.servicebus.windows.net, " +
+			"signed in with az login) or EVENTHUB_CONNECTION_STRING, and EVENTHUB_NAME")
+	}
+	client, err := eventhub.NewConsumerClient(eventhub.Config{
+		ConnectionString: cfg.EventHubConnString.Value(),
+		Namespace:        cfg.EventHubNamespace,
+		HubName:          cfg.EventHubName,
+		ClientID:         cfg.ManagedIdentityClient,
+	}, group)
+	return client, cfg, err
 }

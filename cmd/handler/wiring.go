@@ -16,6 +16,7 @@ import (
 	"github.com/opensky-eventhubs/handler/internal/opensky"
 	"github.com/opensky-eventhubs/handler/internal/sink"
 	"github.com/opensky-eventhubs/handler/internal/tick"
+	"github.com/opensky-eventhubs/handler/internal/view"
 )
 
 // app is what both commands share: config, logger, the tick runner and the sink to close.
@@ -180,12 +181,13 @@ func (a *app) shutdown() {
 	}
 }
 
-const runUsage = `usage: handler run [--once | --every DURATION] [--for DURATION]
+const runUsage = `usage: handler run [--once | --every DURATION] [--for DURATION] [--view ADDR]
 
 Ticks without the Functions host: one tick at once, then on OPENSKY_SCHEDULE (or every
 DURATION) until Ctrl-C or --for. Before the first tick it checks the sink (OPENSKY_FILE can be
 written, the Event Hub answers and may be sent to), so a run that cannot publish spends no
 OpenSky credits. A run of several ticks ends with one summary line, and exits 1 if any tick failed.
+With --view it also serves the live map of its snapshots (see handler view --help).
 `
 
 func runStandalone(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -194,6 +196,7 @@ func runStandalone(ctx context.Context, args []string, getenv func(string) strin
 	var every, forDur durationFlag
 	fs.Var(&every, "every", "tick at once, then every `DURATION`, such as 5m (default: follow OPENSKY_SCHEDULE)")
 	fs.Var(&forDur, "for", "stop after `DURATION`, such as 1h (default: run until Ctrl-C)")
+	viewAddr := fs.String("view", "", "also serve the live map of the ticks' snapshots on `ADDR` (host:port, such as 127.0.0.1:8080)")
 	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
@@ -211,6 +214,16 @@ func runStandalone(ctx context.Context, args []string, getenv func(string) strin
 	// A sink that cannot take the events would waste the snapshot and its credits.
 	if err := a.check(ctx); err != nil {
 		return fmt.Errorf("the sink is not usable, so nothing was fetched from OpenSky: %w", err)
+	}
+	if *viewAddr != "" {
+		store := view.NewStore(a.log, 0)
+		stopView, err := startView(ctx, *viewAddr, store, a.log)
+		if err != nil {
+			return err
+		}
+		defer stopView()
+		a.runner.Observe = observeInto(store, a.log)
+		defer func() { viewUntilInterrupted(ctx, a.log) }()
 	}
 
 	var deadline time.Time

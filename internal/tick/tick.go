@@ -46,6 +46,10 @@ type Runner struct {
 	MaxStates     int
 	MaxStatesHint string
 	Now           func() time.Time
+	// Observe, when set, is called with each snapshot's records after they are all published
+	// (the local view shows them). It runs in the tick and must not keep records, whose buffers
+	// the next tick reuses.
+	Observe func(snapshotTime time.Time, records []flight.Record)
 
 	mu           sync.Mutex
 	blockedUntil time.Time
@@ -198,6 +202,9 @@ func (r *Runner) Tick(ctx context.Context, req Request) (Summary, error) {
 		return finish(fmt.Errorf("publishing to %s: sink reported %d of %d events published", r.SinkName, rep.Events, len(batch.Records)))
 	}
 	sum.EventsPublished = rep.Events
+	if r.Observe != nil {
+		r.Observe(snapTime, batch.Records)
+	}
 	return finish(nil)
 }
 

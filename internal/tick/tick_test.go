@@ -369,3 +369,23 @@ func TestConcurrentTicksKeepTheirBatches(t *testing.T) {
 		}
 	}
 }
+
+func TestObserveSeesOnlyPublishedSnapshots(t *testing.T) {
+	now := time.Date(2018, 2, 13, 20, 14, 0, 0, time.UTC)
+	src, snk := &fakeSource{}, &fakeSink{}
+	r := newRunner(src, snk, &now)
+	var seen []string
+	r.Observe = func(at time.Time, records []flight.Record) {
+		seen = append(seen, fmt.Sprintf("%s %d %s", at.Format(time.RFC3339), len(records), records[0].ID))
+	}
+	if _, err := r.Tick(context.Background(), tick.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	snk.err = errors.New("hub down")
+	if _, err := r.Tick(context.Background(), tick.Request{}); err == nil {
+		t.Fatal("a failed publish gave no error")
+	}
+	if want := []string{"2018-02-13T20:13:29Z 2 ac96b8-1518552809"}; !slices.Equal(seen, want) {
+		t.Errorf("observed %q, want %q (the failed tick not shown)", seen, want)
+	}
+}
