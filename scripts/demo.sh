@@ -112,3 +112,4 @@ head -n 3 "$OUT" | awk '
       field("latitude"), field("longitude"), field("geo_altitude"), field("velocity") }'
 say ""
 say "== done in ${SECONDS}s; stopping what the demo started. Try: jq -c 'select(.icao24 == \"$(head -n1 "$OUT" | grep -Eo '"icao24":"[^"]*"' | cut -d'"' -f4)\")' $OUT"
+say "   See the same events on the live map: make build && ./handler view --file $OUT   (then open http://127.0.0.1:8080/)"
