@@ -219,11 +219,8 @@ func (p *Peer) stop() {
 // Stop ends the peer before the test does, e.g. to test what a sink does when its hub is gone.
 func (p *Peer) Stop() { p.stop() }
 
-// ConnectionString is a connection string for hub on this peer. The key is a dummy: the peer
-// takes any token, and the SDK uses SASL ANONYMOUS and no TLS with UseDevelopmentEmulator=true.
-func (p *Peer) ConnectionString(hub string) string {
-	return fmt.Sprintf("Endpoint=sb://127.0.0.1:%d;SharedAccessKeyName=x;SharedAccessKey=y;EntityPath=%s;UseDevelopmentEmulator=true", p.Port, hub)
-}
+// ConnectionString is a connection string for hub on this peer (see connectionString).
+func (p *Peer) ConnectionString(hub string) string { return connectionString(p.Port, hub) }
 
 // Control sends one control line to the peer (see test/ehpeer/peer.js: "stats", "busy N",
 // "drop N", "stall N", "close-all", "idle-close MS", "max-size BYTES") and returns its one-line
