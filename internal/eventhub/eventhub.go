@@ -208,11 +208,7 @@ func (s *Sink) replaceProducer(old *azeventhubs.ProducerClient) {
 	s.producer = pc
 	r := &retired{pc: old}
 	s.retired = append(s.retired, r)
-	time.AfterFunc(s.sendTimeout, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), s.sendTimeout)
-		defer cancel()
-		r.close(ctx)
-	})
+	time.AfterFunc(s.sendTimeout, r.close)
 }
 
 // retired is a replaced producer waiting to be closed.
@@ -221,9 +217,15 @@ type retired struct {
 	once sync.Once
 }
 
-func (r *retired) close(ctx context.Context) {
-	// Its connection is presumed dead: a failure to close it says nothing new.
-	r.once.Do(func() { _ = r.pc.Close(ctx) })
+// close closes the producer's connection without waiting for the service to answer: the
+// connection is presumed dead, and a polite close of each link on it would wait for an answer
+// that never comes. A failure to close it says nothing new.
+func (r *retired) close() {
+	r.once.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = r.pc.Close(ctx)
+	})
 }
 
 // credential is the identity the sink signs in with. DefaultAzureCredential (v1.15) takes a
@@ -245,19 +247,29 @@ func credential(clientID string) (azcore.TokenCredential, error) {
 	return azidentity.NewChainedTokenCredential([]azcore.TokenCredential{mi, def}, nil)
 }
 
-// Close closes the producer and its connection. Publish must not be called after Close.
+// Close closes the producer and its connection, and returns by ctx's deadline whatever the
+// connection does: a close on a connection that went silent waits for answers that never come
+// (and may wait for a lock held by a send stuck on it), so at the deadline Close gives up and
+// leaves the connection to the process's exit. Publish must not be called after Close.
 func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Lock()
 	pc, old := s.producer, s.retired
 	s.retired = nil
 	s.mu.Unlock()
 	for _, r := range old {
-		r.close(ctx)
+		go r.close()
 	}
-	if err := pc.Close(ctx); err != nil {
-		return s.wrap(fmt.Errorf("closing the Event Hub %s producer: %w", s.target, err))
+	done := make(chan error, 1)
+	go func() { done <- pc.Close(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return s.wrap(fmt.Errorf("closing the Event Hub %s producer: %w", s.target, err))
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("closing the Event Hub %s producer: no clean close in the time given (%w); the connection is dropped when the process exits", s.target, context.Cause(ctx))
 	}
-	return nil
 }
 
 // partitionIDs returns the hub's partition ids, sorted, reading them from the hub the first time

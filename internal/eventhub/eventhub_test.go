@@ -429,3 +429,76 @@ func TestNewUnknownHubIntegration(t *testing.T) {
 		t.Errorf("error %q: want it to name hub nope and not show the key", err)
 	}
 }
+
+// TestStalledConnectionReplacedAtDeadlineIntegration: a tick whose deadline (shorter than the
+// send timeout) ends a try on a connection that went silent replaces the producer, so the next
+// tick goes out on a new connection and succeeds instead of hanging on the dead one.
+func TestStalledConnectionReplacedAtDeadlineIntegration(t *testing.T) {
+	recordings.Dir(t)
+	p := ehtest.Start(t, ehtest.Options{})
+	x := ehtest.StartProxy(t, p)
+	s := newSink(t, testContext(t), Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub)})
+	b := snapshotBatch(t, "small-2018-02-13.json")
+	publish := func(timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		_, err := s.Publish(ctx, b)
+		return err
+	}
+	if err := publish(10 * time.Second); err != nil {
+		t.Fatalf("first tick: %v", err)
+	}
+	x.Stall()
+	// The tick's deadline, well under the 30 s send timeout, ends the stalled try.
+	if err := publish(time.Second); err == nil {
+		t.Fatal("a tick on a silent connection succeeded")
+	}
+	start := time.Now()
+	if err := publish(10 * time.Second); err != nil {
+		t.Fatalf("the tick after the stalled one: %v (after %v, %d connections)", err, time.Since(start).Round(time.Millisecond), x.Connections())
+	}
+	if n := x.Connections(); n != 2 {
+		t.Errorf("%d connections, want 2: the stalled one and its replacement", n)
+	}
+}
+
+// TestCloseStalledConnectionIntegration: Close returns by its context's deadline even when the
+// connection went silent while a send was opening its link (which the SDK does under a lock that
+// Close needs too).
+func TestCloseStalledConnectionIntegration(t *testing.T) {
+	recordings.Dir(t)
+	p := ehtest.Start(t, ehtest.Options{})
+	x := ehtest.StartProxy(t, p)
+	s, err := New(testContext(t), Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub), Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Stall()
+	pubCtx, cancelPub := context.WithCancel(context.Background())
+	defer cancelPub()
+	published := make(chan error, 1)
+	go func() {
+		_, err := s.Publish(pubCtx, snapshotBatch(t, "small-2018-02-13.json"))
+		published <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); x.Swallowed() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the publish sent nothing on the stalled connection")
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.Close(ctx)
+	took := time.Since(start)
+	t.Logf("Close returned after %v: %v", took.Round(time.Millisecond), err)
+	if took > 1500*time.Millisecond {
+		t.Errorf("Close took %v with a 500ms deadline", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "no clean close") {
+		t.Errorf("Close on a silent connection: err = %v, want it to say it gave up", err)
+	}
+	cancelPub()
+	<-published
+}

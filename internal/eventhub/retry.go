@@ -28,8 +28,8 @@ func defaultBackoff() backoff {
 var errTryTimeout = errors.New("no answer from Event Hubs")
 
 // retry runs fn until it succeeds, fails with an error that is not transient, the schedule ends,
-// or ctx is done. Each try gets its own deadline, at most the send timeout. A try that timed out
-// also replaces the producer: its connection may be dead without the client knowing (see the
+// or ctx is done. Each try gets its own deadline, at most the send timeout. A try that timed out,
+// at the send timeout or at ctx's deadline, also replaces the producer: its connection may be dead without the client knowing (see the
 // package doc), and the next try on it would hang the same way.
 func (s *Sink) retry(ctx context.Context, what string, fn func(ctx context.Context, pc *azeventhubs.ProducerClient) error) error {
 	tries := 0
@@ -44,12 +44,20 @@ func (s *Sink) retry(ctx context.Context, what string, fn func(ctx context.Conte
 			return nil
 		}
 		last = err
+		// A try that ran out of time got no answer: its connection may be dead, so the producer
+		// is replaced whichever deadline ended it, the send timeout's or the caller's. (When the
+		// caller's ended it and that was taken as final, a tick timeout under the send timeout
+		// left a dead connection in place for every later tick.) A cancelled caller says
+		// nothing about the connection.
+		noAnswer := errors.Is(tctx.Err(), context.DeadlineExceeded)
+		if noAnswer {
+			s.replaceProducer(pc)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return err // the caller's deadline: reported below
-		case tctx.Err() != nil:
+		case noAnswer:
 			last = fmt.Errorf("%w within %v: %w", errTryTimeout, s.sendTimeout, err)
-			s.replaceProducer(pc)
 		case s.client() != pc:
 			// Another try replaced the producer while this one used it (and its close may be what
 			// failed this try): the next try goes out on the new one.
