@@ -27,6 +27,9 @@ type app struct {
 	close  func(context.Context) error
 	// start begins the sink's connection in the background (a no-op for sinks without one).
 	start func()
+
+	mu      sync.Mutex
+	stopped time.Time // when the stop signal came; zero before
 }
 
 // closer is a sink that holds a connection.
@@ -79,7 +82,13 @@ func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Timeout:       cfg.TickTimeout,
 		LowCredits:    cfg.Account.DailyCredits() / 10,
 	}
-	return &app{cfg: cfg, log: log, runner: runner, close: snk.Close, start: start}, nil
+	a := &app{cfg: cfg, log: log, runner: runner, close: snk.Close, start: start}
+	context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.stopped = time.Now()
+	})
+	return a, nil
 }
 
 // newSink makes the configured sink, and the function that starts its connection.
@@ -144,8 +153,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return err
 }
 
+// closeTimeout bounds closing the sink when the program ends by itself (run --once, --for).
+const closeTimeout = 10 * time.Second
+
+// shutdown closes the sink. After a stop signal it keeps within SHUTDOWN_GRACE of the signal
+// (with a moment to close, should the tick have used all of it), whatever the sink's
+// connection does: the sink's Close gives up at the deadline.
 func (a *app) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	a.mu.Lock()
+	stopped := a.stopped
+	a.mu.Unlock()
+	deadline := time.Now().Add(closeTimeout)
+	if !stopped.IsZero() {
+		deadline = stopped.Add(a.cfg.ShutdownGrace)
+		if least := time.Now().Add(100 * time.Millisecond); deadline.Before(least) {
+			deadline = least
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if err := a.close(ctx); err != nil {
 		a.log.Warn("closing sink", slog.String("error", err.Error()))
@@ -184,11 +209,16 @@ func runStandalone(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return a.cfg.Schedule.Next(now)
 	}
+	// A tick under way at Ctrl-C or SIGTERM runs on, within SHUTDOWN_GRACE, as in serve.
+	work, stop := functions.StopAfterGrace(ctx, a.cfg.ShutdownGrace)
+	defer stop()
 	var ticks, failed int
 	for {
 		ticks++
-		// A tick runs to its end even after Ctrl-C: its own deadline bounds it.
-		sum, err := a.runner.Tick(context.WithoutCancel(ctx), tick.Request{})
+		sum, err := a.runner.Tick(work, tick.Request{})
+		if cause := context.Cause(work); err != nil && cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w: %w", err, cause)
+		}
 		if err != nil {
 			failed++
 			a.log.Error("tick failed", append([]any{slog.String("error", err.Error())}, attrsAny(sum.LogAttrs())...)...)
