@@ -223,8 +223,8 @@ func (p *Peer) Stop() { p.stop() }
 func (p *Peer) ConnectionString(hub string) string { return connectionString(p.Port, hub) }
 
 // Control sends one control line to the peer (see test/ehpeer/peer.js: "stats", "busy N",
-// "drop N", "stall N", "close-all", "idle-close MS", "max-size BYTES") and returns its one-line
-// answer.
+// "drop N", "stall N", "close-all", "idle-close MS", "max-size BYTES", "refuse-partition N") and
+// returns its one-line answer.
 func (p *Peer) Control(t testing.TB, line string) string {
 	t.Helper()
 	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
@@ -251,6 +251,7 @@ type Stats struct {
 	Accepted         int `json:"accepted"` // events stored
 	RejectedBusy     int `json:"rejectedBusy"`
 	RejectedTooLarge int `json:"rejectedTooLarge"`
+	RejectedRefused  int `json:"rejectedRefused"` // sends to a partition refused by refuse-partition
 	Stalled          int `json:"stalled"`
 	Drops            int `json:"drops"`
 	ForcedCloses     int `json:"forcedCloses"`     // idle closes and close-all
