@@ -474,9 +474,21 @@ func (s *Sink) sendPartition(ctx context.Context, id string, records []flight.Re
 	}
 	if len(tooLarge) > 0 {
 		return pr, fmt.Errorf("partition %s: %d events too large for an Event Hubs message even alone, not sent: %s",
-			id, len(tooLarge), strings.Join(tooLarge, ", "))
+			id, len(tooLarge), firstFew(tooLarge, maxNamed))
 	}
 	return pr, nil
+}
+
+// maxNamed is how many events an error names one by one: the message goes to a log line, and a
+// snapshot of events that are all too large would otherwise list every one of them.
+const maxNamed = 5
+
+// firstFew joins the first n of items, and says how many more there are.
+func firstFew(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }
 
 // minSecretLen is the shortest key or signature wrap masks.

@@ -502,3 +502,35 @@ func TestCloseStalledConnectionIntegration(t *testing.T) {
 	cancelPub()
 	<-published
 }
+
+// TestPublishManyOversizedEventsIntegration: when many events are too large, the error names the
+// first few of each partition and counts the rest, instead of listing every id in one line.
+func TestPublishManyOversizedEventsIntegration(t *testing.T) {
+	ctx := testContext(t)
+	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: 1024})
+	s := newSink(t, ctx, Config{ConnectionString: p.ConnectionString(ehtest.DefaultHub)})
+	const n = 2000
+	events := make([]flight.Event, n)
+	for i := range events {
+		icao := fmt.Sprintf("%06x", i)
+		events[i] = flight.Event{EventID: flight.EventID(icao, int64(i)), ICAO24: icao, OriginCountry: strings.Repeat("x", 1500)}
+	}
+	b, err := flight.Encode(time.Unix(1, 0).UTC(), events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Publish(ctx, b)
+	if err == nil {
+		t.Fatal("Publish succeeded with every event over the message size limit")
+	}
+	msg := err.Error()
+	t.Logf("error (%d bytes): %s", len(msg), msg)
+	if !strings.Contains(msg, fmt.Sprintf("%d of %d events not accepted", n, n)) || !strings.Contains(msg, b.Records[0].ID) || !strings.Contains(msg, "more") {
+		t.Errorf("the error does not count the events, name the first, and say there are more: %.300s", msg)
+	}
+	// Four partitions, each naming 5 ids of about 30 bytes: well under 2 KB, where the full list
+	// would be about 60 KB.
+	if len(msg) > 2048 {
+		t.Errorf("the error is %d bytes long", len(msg))
+	}
+}
