@@ -131,12 +131,21 @@ func (x *Proxy) pipe(c *proxyConn, src, dst net.Conn, toPeer bool) {
 		}
 	}()
 	buf := make([]byte, 32*1024)
+	// A throttled link keeps to its rate on average: each chunk waits until the bytes sent so far
+	// would have taken that long at the rate.
+	var (
+		since time.Time
+		sent  int
+		rate  int
+	)
 	for {
 		n := len(buf)
-		rate := 0
 		if toPeer {
-			if rate = x.rateNow(); rate > 0 {
-				n = min(n, throttleChunk)
+			if r := x.rateNow(); r != rate {
+				rate, since, sent = r, time.Now(), 0
+			}
+			if rate > 0 {
+				n = throttleChunk
 			}
 		}
 		n, err := src.Read(buf[:n])
@@ -145,16 +154,16 @@ func (x *Proxy) pipe(c *proxyConn, src, dst net.Conn, toPeer bool) {
 			x.swallowed += n
 			x.mu.Unlock()
 		} else if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
 			if rate > 0 {
-				// The link's speed: n bytes take n/rate seconds on the wire.
+				sent += n
 				select {
-				case <-time.After(time.Duration(n) * time.Second / time.Duration(rate)):
+				case <-time.After(time.Until(since.Add(time.Duration(sent) * time.Second / time.Duration(rate)))):
 				case <-x.done:
 					return
 				}
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
 			}
 		}
 		if err != nil {

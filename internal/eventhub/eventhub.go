@@ -13,8 +13,9 @@
 // had in fact been stored, its events arrive twice. Every event carries its event_id as the AMQP
 // message id so that consumers can drop repeats.
 //
-// Every send has a deadline (the caller's, and at most Config.SendTimeout per try), because a send
-// on a connection the service closed while idle can otherwise hang until its context ends. There
+// Every send has a deadline (the caller's), and a try is cut when its connection stops making
+// progress (see Config.SendTimeout), because a send on a connection the service closed while idle,
+// or that a middlebox forgot, can otherwise hang until its context ends. There
 // is one retry layer, this package's; the SDK's own retries are turned down to one quick retry,
 // which lets it reopen a lost link before reporting the error.
 package eventhub
@@ -65,7 +66,9 @@ type Config struct {
 	ClientID string
 	// Concurrency bounds how many partitions are sent to at once; default DefaultConcurrency.
 	Concurrency int
-	// SendTimeout bounds each try of a send; default DefaultSendTimeout.
+	// SendTimeout is how long one batch may take with the connection to itself: a try is cut when
+	// no call on its connection has completed for SendTimeout times the calls in flight, so that a
+	// slow but moving link is not mistaken for a dead one; default DefaultSendTimeout.
 	SendTimeout time.Duration
 	// Logger receives a warning per retried send; default slog.Default().
 	Logger *slog.Logger
@@ -87,6 +90,7 @@ type Sink struct {
 
 	mu         sync.Mutex
 	producer   *azeventhubs.ProducerClient // replaced after a try timed out
+	progress   *progress                   // the producer's calls
 	retired    []*retired                  // replaced producers, closed a send timeout later
 	partitions []string                    // sorted; nil means "read them again"
 }
@@ -180,8 +184,15 @@ func (s *Sink) firstProducer() error {
 	if err != nil {
 		return s.wrap(fmt.Errorf("connecting to Event Hub %s: %w", s.target, err))
 	}
-	s.producer = pc
+	s.producer, s.progress = pc, new(progress)
 	return nil
+}
+
+// current returns the current producer and its progress.
+func (s *Sink) current() (*azeventhubs.ProducerClient, *progress) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.producer, s.progress
 }
 
 // client returns the current producer.
@@ -205,7 +216,7 @@ func (s *Sink) replaceProducer(old *azeventhubs.ProducerClient) {
 		s.log.Warn("replacing the Event Hubs producer after a timeout", "hub", s.target, "err", s.wrap(err))
 		return
 	}
-	s.producer = pc
+	s.producer, s.progress = pc, new(progress)
 	r := &retired{pc: old}
 	s.retired = append(s.retired, r)
 	time.AfterFunc(s.sendTimeout, r.close)

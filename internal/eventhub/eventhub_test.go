@@ -534,3 +534,43 @@ func TestPublishManyOversizedEventsIntegration(t *testing.T) {
 		t.Errorf("the error is %d bytes long", len(msg))
 	}
 }
+
+// syntheticBatch is n events of distinct aircraft, about 400 bytes each.
+func syntheticBatch(t *testing.T, n int) flight.Batch {
+	t.Helper()
+	events := make([]flight.Event, n)
+	for i := range events {
+		icao := fmt.Sprintf("%06x", i)
+		events[i] = flight.Event{EventID: flight.EventID(icao, int64(i)), ICAO24: icao, OriginCountry: "Kingdom of the Netherlands"}
+	}
+	b, err := flight.Encode(time.Unix(1, 0).UTC(), events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSlowLinkSucceedsIntegration: on a link too slow for the batches in flight to finish within
+// the send timeout, but moving, the tries are not cut and resent: the publish succeeds, each
+// event stored once. (Scaled down from 50 KB/s, 1 MB messages and a 30 s send timeout: 64 KB/s
+// with 32 KB messages and a 1 s send timeout, where four batches in flight take 2 s.)
+func TestSlowLinkSucceedsIntegration(t *testing.T) {
+	ctx := testContext(t)
+	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: 32 << 10})
+	x := ehtest.StartProxy(t, p)
+	s := newSink(t, ctx, Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub), SendTimeout: time.Second})
+	const n = 600
+	b := syntheticBatch(t, n)
+	x.Throttle(64 << 10)
+	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	start := time.Now()
+	rep, err := s.Publish(pctx, b)
+	t.Logf("%d bytes in %d batches over %v: %v", b.Bytes(), rep.Batches, time.Since(start).Round(time.Millisecond), err)
+	if err != nil {
+		t.Fatalf("Publish on a slow link: %v", err)
+	}
+	if st := p.Stats(t); st.Accepted != n || rep.Events != n {
+		t.Errorf("the peer stored %d events, the report says %d, for %d: tries were cut and resent", st.Accepted, rep.Events, n)
+	}
+}
