@@ -252,6 +252,7 @@ type Stats struct {
 	RejectedBusy     int `json:"rejectedBusy"`
 	RejectedTooLarge int `json:"rejectedTooLarge"`
 	RejectedRefused  int `json:"rejectedRefused"` // sends to a partition refused by refuse-partition
+	ProducerLinks    int `json:"producerLinks"`   // producer links attached (to a hub or a partition)
 	Stalled          int `json:"stalled"`
 	Drops            int `json:"drops"`
 	ForcedCloses     int `json:"forcedCloses"`     // idle closes and close-all

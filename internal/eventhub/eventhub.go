@@ -88,6 +88,8 @@ type Sink struct {
 	// sendBatch puts a batch on the wire; the CPU-path benchmark replaces it to measure batching alone.
 	sendBatch func(ctx context.Context, pc *azeventhubs.ProducerClient, b *azeventhubs.EventDataBatch) error
 
+	stopWarm context.CancelFunc // ends opening the links in the background (see warm)
+
 	mu         sync.Mutex
 	producer   *azeventhubs.ProducerClient // replaced after a try timed out
 	progress   *progress                   // the producer's calls
@@ -108,11 +110,34 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	if err := s.connect(cfg); err != nil {
 		return nil, err
 	}
-	if _, err := s.partitionIDs(ctx); err != nil {
+	ids, err := s.partitionIDs(ctx)
+	if err != nil {
 		_ = s.client().Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWarm = stop
+	go s.warm(wctx, ids)
 	return s, nil
+}
+
+// warm opens each partition's link in the background, one after another, as the SDK would on
+// the first send to each (under one lock, with a token exchange and an attach each): on a link
+// with real round trips that would otherwise dominate the first tick, which is now likely to find
+// them open, since it fetches from OpenSky first. A batch is the SDK's way to open a link without
+// sending (it reads the link's size limit); nothing is sent. A failure is left for the first send
+// to retry.
+func (s *Sink) warm(ctx context.Context, ids []string) {
+	pc := s.client()
+	for _, id := range ids {
+		tctx, cancel := context.WithTimeout(ctx, s.sendTimeout)
+		_, err := pc.NewEventDataBatch(tctx, &azeventhubs.EventDataBatchOptions{PartitionID: &id})
+		cancel()
+		if err != nil {
+			s.log.Debug("opening a partition's link in the background", "hub", s.target, "partition", id, "err", s.wrap(err))
+			return
+		}
+	}
 }
 
 func sendBatch(ctx context.Context, pc *azeventhubs.ProducerClient, b *azeventhubs.EventDataBatch) error {
@@ -263,6 +288,9 @@ func credential(clientID string) (azcore.TokenCredential, error) {
 // (and may wait for a lock held by a send stuck on it), so at the deadline Close gives up and
 // leaves the connection to the process's exit. Publish must not be called after Close.
 func (s *Sink) Close(ctx context.Context) error {
+	if s.stopWarm != nil {
+		s.stopWarm()
+	}
 	s.mu.Lock()
 	pc, old := s.producer, s.retired
 	s.retired = nil

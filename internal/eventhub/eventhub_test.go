@@ -574,3 +574,20 @@ func TestSlowLinkSucceedsIntegration(t *testing.T) {
 		t.Errorf("the peer stored %d events, the report says %d, for %d: tries were cut and resent", st.Accepted, rep.Events, n)
 	}
 }
+
+// TestLinksOpenedInBackgroundIntegration: once New has connected, the partitions' links are
+// opened in the background, so that the first publish does not pay for them one after another.
+func TestLinksOpenedInBackgroundIntegration(t *testing.T) {
+	ctx := testContext(t)
+	p := ehtest.Start(t, ehtest.Options{Partitions: 4})
+	newSink(t, ctx, Config{ConnectionString: p.ConnectionString(ehtest.DefaultHub)})
+	var st ehtest.Stats
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if st = p.Stats(t); st.ProducerLinks >= 4 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if st.ProducerLinks != 4 || st.Sends != 0 {
+		t.Errorf("%d producer links open and %d sends after New, want the 4 partitions' links and no send", st.ProducerLinks, st.Sends)
+	}
+}

@@ -102,6 +102,7 @@ for (const name of opts.hubs) {
 }
 const stats = {
   connections: 0, sends: 0, accepted: 0, rejectedBusy: 0, rejectedTooLarge: 0, rejectedRefused: 0, stalled: 0, drops: 0, forcedCloses: 0,
+  producerLinks: 0,
   maxTransferBytes: 0,
 };
 const faults = {
@@ -344,6 +345,7 @@ container.on('receiver_open', (context) => {
     if (target.partition !== undefined && !findPartition(target.hub, target.partition)) {
       return refuse(receiver, 'com.microsoft:argument-out-of-range', `partition ${target.partition} not found`);
     }
+    stats.producerLinks++;
   } else if (target.kind !== 'cbs' && target.kind !== 'management') {
     return refuse(receiver, 'amqp:not-found', `no node ${remote.target && remote.target.address}`);
   }
