@@ -22,8 +22,9 @@ type Proxy struct {
 
 	mu        sync.Mutex
 	conns     []*proxyConn
-	rate      int // bytes a second towards the peer, 0 = as fast as it goes
-	swallowed int // bytes sent on stalled connections, by either side
+	rate      int           // bytes a second towards the peer, 0 = as fast as it goes
+	delay     time.Duration // one-way latency, each way
+	swallowed int           // bytes sent on stalled connections, by either side
 }
 
 // proxyConn is one forwarded connection.
@@ -91,6 +92,14 @@ func (x *Proxy) Swallowed() int {
 	return x.swallowed
 }
 
+// Delay makes every byte, each way, arrive d later than it was sent (a round trip of 2d), on
+// connections opened later, as on a link to a far region.
+func (x *Proxy) Delay(d time.Duration) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.delay = d
+}
+
 func (x *Proxy) rateNow() int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -112,8 +121,11 @@ func (x *Proxy) accept() {
 		x.mu.Lock()
 		x.conns = append(x.conns, c)
 		x.mu.Unlock()
-		go x.pipe(c, client, peer, true)
-		go x.pipe(c, peer, client, false)
+		x.mu.Lock()
+		delay := x.delay
+		x.mu.Unlock()
+		go x.pipe(c, client, delayed(peer, delay, x.done), true)
+		go x.pipe(c, peer, delayed(client, delay, x.done), false)
 	}
 }
 
@@ -170,6 +182,57 @@ func (x *Proxy) pipe(c *proxyConn, src, dst net.Conn, toPeer bool) {
 			return
 		}
 	}
+}
+
+// delayed returns conn, or with a delay a net.Conn whose writes reach conn d later, in order.
+func delayed(conn net.Conn, d time.Duration, done <-chan struct{}) net.Conn {
+	if d <= 0 {
+		return conn
+	}
+	type chunk struct {
+		b  []byte
+		at time.Time
+	}
+	q := make(chan chunk, 1024)
+	dc := &delayConn{Conn: conn, q: func(b []byte) error {
+		select {
+		case q <- chunk{append([]byte(nil), b...), time.Now().Add(d)}:
+			return nil
+		case <-done:
+			return net.ErrClosed
+		}
+	}}
+	go func() {
+		for {
+			select {
+			case c := <-q:
+				select {
+				case <-time.After(time.Until(c.at)):
+				case <-done:
+					return
+				}
+				if _, err := conn.Write(c.b); err != nil {
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return dc
+}
+
+// delayConn queues its writes for delayed.
+type delayConn struct {
+	net.Conn
+	q func([]byte) error
+}
+
+func (c *delayConn) Write(b []byte) (int, error) {
+	if err := c.q(b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 func (x *Proxy) close() {

@@ -126,7 +126,7 @@ func TestRedact(t *testing.T) {
 }
 
 // snapshotBatch builds a batch the way the handler does: decode, transform, encode.
-func snapshotBatch(t *testing.T, name string) flight.Batch {
+func snapshotBatch(t testing.TB, name string) flight.Batch {
 	t.Helper()
 	snap, err := opensky.Decode(recordings.Read(t, "states/"+name))
 	if err != nil {
@@ -536,7 +536,7 @@ func TestPublishManyOversizedEventsIntegration(t *testing.T) {
 }
 
 // syntheticBatch is n events of distinct aircraft, about 400 bytes each.
-func syntheticBatch(t *testing.T, n int) flight.Batch {
+func syntheticBatch(t testing.TB, n int) flight.Batch {
 	t.Helper()
 	events := make([]flight.Event, n)
 	for i := range events {
@@ -589,5 +589,44 @@ func TestLinksOpenedInBackgroundIntegration(t *testing.T) {
 	}
 	if st.ProducerLinks != 4 || st.Sends != 0 {
 		t.Errorf("%d producer links open and %d sends after New, want the 4 partitions' links and no send", st.ProducerLinks, st.Sends)
+	}
+}
+
+// BenchmarkFirstPublishOverLatency measures the first publish after connecting on a link with a
+// 50 ms round trip (ehtest.Proxy), some time after New returned, as when the first tick fetches
+// from OpenSky (half a second) or comes later (three seconds): first-ms is that publish,
+// second-ms the next one, which finds every link open. Without opening the links in the
+// background the first pays for the partitions' links one after another.
+func BenchmarkFirstPublishOverLatency(b *testing.B) {
+	recordings.Dir(b)
+	p := ehtest.Start(b, ehtest.Options{})
+	x := ehtest.StartProxy(b, p)
+	x.Delay(25 * time.Millisecond)
+	batch := syntheticBatch(b, 400) // every partition, a batch each
+	ctx := context.Background()
+	for _, gap := range []time.Duration{500 * time.Millisecond, 3 * time.Second} {
+		b.Run("after="+gap.String(), func(b *testing.B) {
+			var first, second time.Duration
+			for b.Loop() {
+				s, err := New(ctx, Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub), Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				time.Sleep(gap) // until the first tick publishes
+				start := time.Now()
+				if _, err := s.Publish(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				first += time.Since(start)
+				start = time.Now()
+				if _, err := s.Publish(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				second += time.Since(start)
+				_ = s.Close(ctx)
+			}
+			b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "first-ms")
+			b.ReportMetric(float64(second.Milliseconds())/float64(b.N), "second-ms")
+		})
 	}
 }
