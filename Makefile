@@ -7,7 +7,7 @@ BINARY  ?= handler
 PEER    := test/ehpeer
 FUZZTIME ?= 10s
 
-.PHONY: all build build-linux run func test test-go test-infra deps fuzz lint bench clean
+.PHONY: all build build-linux demo run func test test-go test-infra deps fuzz lint bench clean deploy down
 
 all: build
 
@@ -19,14 +19,17 @@ build:
 build-linux:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags="-s -w" -o $(BINARY) ./cmd/handler
 
+## demo: the handler end to end offline: a local OpenSky stand-in, the local Event Hubs peer (or a file), 3 ticks, a summary
+demo:
+	@bash scripts/demo.sh
+
 ## run: tick on OPENSKY_SCHEDULE against the real OpenSky, events to data/opensky.ndjson (Ctrl-C stops)
 run: build
 	./$(BINARY) run $(ARGS)
 
-## func: run under Azure Functions Core Tools (needs func and Azurite; see README)
+## func: run under Azure Functions Core Tools v4 (tools/func.sh checks for func and Azurite, and says how to get them)
 func: build
-	@test -f local.settings.json || cp local.settings.json.example local.settings.json
-	func start
+	@bash tools/func.sh
 
 ## deps: install what the tests need (the local Event Hubs peer's npm packages)
 deps:
@@ -42,6 +45,7 @@ test-go:
 
 test-infra:
 	@if [ -f infra/check/go.mod ]; then cd infra/check && $(GO) vet ./... && $(GO) test -count=1 ./...; fi
+	cd infra/adx && npm ci --no-audit --no-fund --loglevel=error && node --test test/*.test.js
 
 ## fuzz: each fuzz target for FUZZTIME. Go 1.26's fuzzer can end a run at -fuzztime with
 ## "context deadline exceeded" and no failing input (go.dev/issue/75804, fixed in Go 1.27): that
@@ -69,6 +73,14 @@ lint:
 ## bench: benchmarks and side-by-side comparisons, written to BENCHMARKS.md
 bench: deps
 	bash bench/run.sh
+
+## deploy: the whole pipeline to Azure with azd up (azd >= 1.20.0; turns on azd's alpha custom language for this command); see docs/DEPLOY.md
+deploy:
+	AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM=true azd up $(ARGS)
+
+## down: delete the deployment's resource group and purge its Key Vault (azd down --purge)
+down:
+	AZD_ALPHA_ENABLE_LANGUAGE_CUSTOM=true azd down --purge $(ARGS)
 
 clean:
 	rm -f $(BINARY)

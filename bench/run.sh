@@ -7,7 +7,7 @@
 #  2. the same CPU path side by side with the Python way (bench/python/send_like.py) and the Node
 #     way (bench/node/send.js);
 #  3. one whole tick, as processes: the handler (run --once), the Node script and the Python script,
-#     each fetching a recording from a local replay (bench/replay) and publishing to the local
+#     each fetching a recording from a local replay (test/replay) and publishing to the local
 #     Event Hubs peer (test/ehpeer), round-robin, under /usr/bin/time;
 #  4. cold start (exec until GET / answers, bench/coldstart) and binary sizes.
 #
@@ -63,7 +63,7 @@ go build -trimpath -o "$BIN/handler" ./cmd/handler                              
 CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$BIN/handler-stripped" ./cmd/handler # make build-linux
 go build -trimpath -o "$BIN/hello" ./bench/coldstart/hello
 CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$BIN/hello-stripped" ./bench/coldstart/hello
-go build -o "$BIN/replay" ./bench/replay
+go build -o "$BIN/replay" ./test/replay
 go build -o "$BIN/coldstart" ./bench/coldstart
 go test -c -o "$BIN/eventhub.test" ./internal/eventhub
 {

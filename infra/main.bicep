@@ -1,9 +1,13 @@
 // The whole OpenSky -> Event Hubs -> Stream Analytics -> Power BI pipeline in one resource group.
 //
-// Deploy with `azd up` (reads main.parameters.json) or with
+// Deploy with `make deploy` (azd up, reads main.parameters.json) or with
 //   az deployment group create -g <group> -f infra/main.bicep -p environmentName=<name> [more params]
 // docs/DEPLOY.md explains every parameter and the steps that are not ARM resources (the Power BI
 // workspace grant and starting the Stream Analytics job). infra/check tests this file and its modules.
+//
+// Order that matters: the Function App's user-assigned identity and all its role assignments
+// (identity, access) exist before the site (functionApp dependsOn access), so the site's Key Vault
+// reference, deployment package and host storage resolve on its first start.
 targetScope = 'resourceGroup'
 
 // ---------------------------------------------------------------------------------------------
@@ -27,6 +31,10 @@ param tags object = {}
 
 @description('OPENSKY_SCHEDULE: 6-field NCRONTAB schedule of the timer. The default, every 15 minutes, keeps an anonymous caller asking for the whole world (4 credits a call) under 400 credits a day.')
 param openskySchedule string = '0 */15 * * * *'
+
+@minValue(1)
+@description('The shortest interval of openskySchedule in whole minutes (rounded up). azd\'s preprovision hook sets it from the schedule (scripts/deploycheck); the "no events reach the hub" alert waits three intervals.')
+param openskyIntervalMinutes int = 15
 
 @description('OPENSKY_BBOX: lamin,lomin,lamax,lomax in degrees (e.g. 45.8,5.9,47.8,10.5); empty asks for the whole world.')
 param openskyBbox string = ''
@@ -105,8 +113,28 @@ param streamingUnits int = 3
 param logRetentionDays int = 30
 
 // ---------------------------------------------------------------------------------------------
-// Power BI
+// Analytics
 // ---------------------------------------------------------------------------------------------
+
+@allowed([
+  'powerbi'
+  'adx'
+  'both'
+])
+@description('Analytics: adx (Azure Data Explorer reads the hub: table, dedupe, live functions, dashboard), powerbi (the Stream Analytics job writes outputs 1-3 to Power BI, or to Blob storage without a workspace; the Power BI output stops on 2027-10-31), or both while moving. The Blob archive is written in every case. docs/ANALYTICS.md compares them.')
+param analytics string = 'adx'
+
+@description('Azure Data Explorer SKU (analytics adx or both); modules/adx.bicep lists the production SKUs.')
+param adxSkuName string = 'Dev(No SLA)_Standard_E2a_v4'
+
+@minValue(1)
+@maxValue(1000)
+@description('Azure Data Explorer instances: 1 for a Dev SKU, 2 or more for production.')
+param adxSkuCapacity int = 1
+
+@description('A user (e-mail), application (client id) or security group (name) who may query the Data Explorer database and use the dashboard. Empty grants no one.')
+param adxViewer string = ''
+
 
 @description('Power BI workspace (group) id the Stream Analytics job writes to. Empty turns Power BI off.')
 param powerBiWorkspaceId string = ''
@@ -118,6 +146,24 @@ param enablePowerBi bool = !empty(powerBiWorkspaceId)
 param powerBiDatasetPrefix string = 'opensky'
 
 // ---------------------------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------------------------
+
+@description('E-mail address the alerts go to. Empty creates no action group: the alerts still fire and show in the portal (Monitor, Alerts).')
+param alertEmail string = ''
+
+@description('Object id of the user or service principal running the deployment (azd sets it from AZURE_PRINCIPAL_ID). It gets Event Hubs Data Receiver on the hub and Storage Blob Data Reader on the archive, to read events back. Empty grants nothing.')
+param deployerPrincipalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+@description('Kind of deployerPrincipalId (azd sets it from AZURE_PRINCIPAL_TYPE).')
+param deployerPrincipalType string = 'User'
+
+// ---------------------------------------------------------------------------------------------
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName, location))
 var allTags = union(tags, { 'azd-env-name': environmentName })
@@ -125,6 +171,10 @@ var eventHubName = 'opensky'
 var streamAnalyticsConsumerGroup = 'streamanalytics'
 var deploymentContainerName = 'app-package'
 var archiveContainerName = 'archive'
+var powerBiOn = enablePowerBi && analytics != 'adx'
+// The credits alert's threshold: a tenth of the daily budget, as the handler's own warning
+// (anonymous 400, standard 4,000, feeder 8,000; a client id without an account kind is standard).
+var lowCreditsThreshold = openskyAccount == 'feeder' ? 800 : (openskyAccount == 'standard' || (openskyAccount == '' && !empty(openskyClientId))) ? 400 : 40
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
@@ -160,6 +210,7 @@ module eventHubs 'modules/eventhubs.bicep' = {
     capacity: eventHubCapacity
     partitionCount: eventHubPartitionCount
     consumerGroupName: streamAnalyticsConsumerGroup
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
   }
 }
 
@@ -170,11 +221,26 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: allTags
     name: 'kv-${resourceToken}'
     openskyClientSecret: openskyClientSecret
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
+  }
+}
+
+// The Function App's identity, created (and granted its roles in access) before the site.
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    location: location
+    tags: allTags
+    name: 'id-func-${resourceToken}'
   }
 }
 
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
+  // Every role of the app's identity is in place before the site exists.
+  dependsOn: [
+    access
+  ]
   params: {
     location: location
     tags: allTags
@@ -195,6 +261,9 @@ module functionApp 'modules/functionapp.bicep' = {
     openskyClientId: openskyClientId
     openskyClientSecretUri: keyVault.outputs.openskyClientSecretUri
     logLevel: logLevel
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
   }
 }
 
@@ -210,9 +279,28 @@ module streamAnalytics 'modules/streamanalytics.bicep' = {
     consumerGroupName: streamAnalyticsConsumerGroup
     storageAccountName: storage.outputs.name
     archiveContainerName: archiveContainerName
-    enablePowerBi: enablePowerBi
+    enablePowerBi: powerBiOn
     powerBiWorkspaceId: powerBiWorkspaceId
     powerBiDatasetPrefix: powerBiDatasetPrefix
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
+  }
+}
+
+// Azure Data Explorer (analytics 'adx' or 'both'): its own consumer group on the hub, read with the
+// cluster's identity; the database script (infra/adx/schema.kql) makes the table, dedupe and outputs.
+var adxOn = analytics != 'powerbi'
+module adx 'modules/adx.bicep' = if (adxOn) {
+  name: 'adx'
+  params: {
+    location: location
+    tags: allTags
+    clusterName: 'adx${resourceToken}'
+    skuName: adxSkuName
+    skuCapacity: adxSkuCapacity
+    eventHubNamespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubs.outputs.eventHubName
+    consumerGroupName: 'adx'
+    principalId: adxViewer
   }
 }
 
@@ -220,7 +308,7 @@ module streamAnalytics 'modules/streamanalytics.bicep' = {
 module access 'modules/access.bicep' = {
   name: 'access'
   params: {
-    functionAppPrincipalId: functionApp.outputs.principalId
+    functionAppPrincipalId: identity.outputs.principalId
     streamAnalyticsPrincipalId: streamAnalytics.outputs.principalId
     eventHubNamespaceName: eventHubs.outputs.namespaceName
     eventHubName: eventHubName
@@ -228,6 +316,23 @@ module access 'modules/access.bicep' = {
     archiveContainerName: archiveContainerName
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
+    deployerPrincipalId: deployerPrincipalId
+    deployerPrincipalType: deployerPrincipalType
+  }
+}
+
+// Alerts on every stage, the action group that e-mails them, and the pipeline workbook.
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: allTags
+    namePrefix: 'opensky-${resourceToken}'
+    alertEmail: alertEmail
+    logAnalyticsId: monitoring.outputs.logAnalyticsId
+    streamAnalyticsJobId: streamAnalytics.outputs.id
+    intervalMinutes: openskyIntervalMinutes
+    lowCreditsThreshold: lowCreditsThreshold
   }
 }
 
@@ -239,9 +344,15 @@ output EVENTHUB_NAMESPACE string = eventHubs.outputs.namespaceFqdn
 output EVENTHUB_NAME string = eventHubName
 output STREAM_ANALYTICS_JOB_NAME string = streamAnalytics.outputs.name
 output STREAM_ANALYTICS_PRINCIPAL_ID string = streamAnalytics.outputs.principalId
-output POWERBI_ENABLED bool = enablePowerBi
+output POWERBI_ENABLED bool = powerBiOn
 output POWERBI_WORKSPACE_ID string = powerBiWorkspaceId
 output ARCHIVE_STORAGE_ACCOUNT string = storage.outputs.name
 output ARCHIVE_CONTAINER string = archiveContainerName
 output KEY_VAULT_NAME string = keyVault.outputs.name
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output LOG_ANALYTICS_NAME string = monitoring.outputs.logAnalyticsName
+output FUNCTION_APP_IDENTITY_NAME string = identity.outputs.name
+output ALERT_EMAIL_ENABLED bool = alerts.outputs.actionGroupEnabled
+output WORKBOOK_ID string = alerts.outputs.workbookId
+output ADX_CLUSTER_URI string = adxOn ? adx.outputs.clusterUri : ''
+output ADX_DATABASE string = adxOn ? adx.outputs.databaseName : ''

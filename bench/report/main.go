@@ -647,7 +647,7 @@ func (r *results) write(w io.Writer) {
 		"from the command printed above its table. Times are medians over repeated runs; every ratio is taken per "+
 		"round, between runs made back to back under the same load, and the median of those ratios is shown, "+
 		"because absolute times drift on this shared machine. No test asserts on time.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	p("In commands, `$REPLAY` is a local replay of the recording (`bench/replay`, `/api/states/all`, gzip when asked), " +
+	p("In commands, `$REPLAY` is a local replay of the recording (`test/replay`, `/api/states/all`, gzip when asked), " +
 		"`$PEER` the local Event Hubs peer (`test/ehpeer`, 4 partitions), " +
 		"`$RECORDING`/`$REC` a file under `../shared/opensky/states/` and its name.\n\n")
 

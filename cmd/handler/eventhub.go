@@ -35,10 +35,19 @@ func newEventHubSink(ctx context.Context, cfg config.Config, log *slog.Logger) (
 		defer cancel()
 		s, err := eventhub.New(ctx, ecfg)
 		if err != nil {
-			return nil, fmt.Errorf("OPENSKY_SINK=eventhub: %w", err)
+			return nil, fmt.Errorf("OPENSKY_SINK=eventhub: %w; %s", err, hubHint(cfg))
 		}
 		return s, nil
 	}), nil
+}
+
+// hubHint names the settings to check when the hub cannot be reached or sent to.
+func hubHint(cfg config.Config) string {
+	if cfg.EventHubConnString != "" {
+		return "check EVENTHUB_CONNECTION_STRING (its endpoint, and a key whose policy has the Send right) and EVENTHUB_NAME"
+	}
+	return "check EVENTHUB_NAMESPACE and EVENTHUB_NAME, and that the identity (managed identity in Azure, az login locally; " +
+		"AZURE_CLIENT_ID for a user-assigned one) has the Azure Event Hubs Data Sender role on the hub"
 }
 
 // pendingSink is a sink that is yet to be created, being created, or whose creation failed and is
@@ -74,13 +83,34 @@ func (s *pendingSink) startLocked(ctx context.Context) {
 	go func() {
 		p, err := s.create(ctx)
 		if err != nil {
-			s.log.Error("connecting the sink failed; the next tick tries again", slog.String("error", err.Error()))
+			s.log.Error("sink check failed: cannot connect to the Event Hub; ticks fail until it works (each tick tries again)", slog.String("error", err.Error()))
 		}
 		s.mu.Lock()
 		s.p, s.err = p, err
 		s.mu.Unlock()
 		close(done)
 	}()
+}
+
+// Connect creates the sink now, in the caller's goroutine, and returns the failure instead of
+// logging it (handler run checks its sink this way before its first tick). If an attempt is under
+// way it waits for it, as Publish would.
+func (s *pendingSink) Connect(ctx context.Context) error {
+	s.mu.Lock()
+	if s.attempt != nil {
+		s.mu.Unlock()
+		_, err := s.ready(ctx)
+		return err
+	}
+	done := make(chan struct{})
+	s.attempt = done
+	s.mu.Unlock()
+	p, err := s.create(ctx)
+	s.mu.Lock()
+	s.p, s.err = p, err
+	s.mu.Unlock()
+	close(done)
+	return err
 }
 
 // ready waits for the sink, starting a new attempt if the last one failed. Concurrent callers

@@ -190,7 +190,7 @@ func checkNDJSON(t *testing.T, data []byte, want int) {
 func TestServeIntegration(t *testing.T) {
 	rec := recordings.States[0]
 	srv := openskytest.New(t, recordings.Read(t, "states/"+rec.Name))
-	out := filepath.Join(t.TempDir(), "data", "opensky.ndjson")
+	out := filepath.Join(t.TempDir(), "opensky.ndjson")
 	h := StartHandler(t, map[string]string{"OPENSKY_BASE_URL": srv.BaseURL(), "OPENSKY_FILE": out})
 
 	status, resp := h.Invoke(t, invocation)
@@ -234,7 +234,7 @@ func TestServeIntegration(t *testing.T) {
 }
 
 func TestServeFailedTickIntegration(t *testing.T) {
-	srv := openskytest.New(t, []byte(`{"time":1,"states":[["ac96b8","AAL`))
+	srv := openskytest.New(t, []byte(`{"time":1634471390,"states":[["ac96b8","AAL`))
 	out := filepath.Join(t.TempDir(), "out.ndjson")
 	h := StartHandler(t, map[string]string{"OPENSKY_BASE_URL": srv.BaseURL(), "OPENSKY_FILE": out})
 	status, resp := h.Invoke(t, invocation)
@@ -298,11 +298,17 @@ func TestRunEveryForIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	if n := len(srv.Requests()); n != 3 {
-		t.Errorf("%d ticks in 500ms at 200ms, want 3 (at 0, 200, 400ms)", n)
+	// At 0, 200 and 400ms, or only twice on a machine so busy that the first ticks took over 50ms
+	// (the next tick is due 200ms after the last one ended).
+	ticks := len(srv.Requests())
+	if ticks < 2 || ticks > 3 {
+		t.Errorf("%d ticks in 500ms at 200ms, want 3 (at 0, 200, 400ms) or 2", ticks)
 	}
-	if n := strings.Count(stderr, "tick ok:"); n != len(srv.Requests()) {
-		t.Errorf("%d summary lines for %d ticks", n, len(srv.Requests()))
+	if n := strings.Count(stderr, "tick ok:"); n != ticks {
+		t.Errorf("%d tick lines for %d ticks", n, ticks)
+	}
+	if want := fmt.Sprintf("run finished: %d ticks, 0 failed, 0 skipped, %d events published", ticks, 6*ticks); !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
 }
 

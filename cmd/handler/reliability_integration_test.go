@@ -114,13 +114,9 @@ func mixedStates(t *testing.T) (body []byte, good, bad int) {
 		t.Fatal(err)
 	}
 	good = len(snap.States)
-	files, _ := filepath.Glob(filepath.Join(recordings.Dir(t), "malformed", "*.json"))
-	if len(files) == 0 {
-		t.Fatalf("no malformed/*.json in the recordings folder %s", recordings.Dir(t))
-	}
-	for _, f := range files {
+	for _, name := range recordings.Names(t, "malformed") {
 		var m answer
-		if err := json.Unmarshal(recordings.Read(t, "malformed/"+filepath.Base(f)), &m); err != nil {
+		if err := json.Unmarshal(recordings.Read(t, "malformed/"+name), &m); err != nil {
 			t.Fatal(err)
 		}
 		snap.States = append(snap.States, m.States...)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,8 +24,10 @@ type app struct {
 	log    *slog.Logger
 	runner *tick.Runner
 	close  func(context.Context) error
-	// start begins the sink's connection in the background (a no-op for sinks without one).
+	// start checks the sink in the background (the Event Hubs connection), logging a failure.
 	start func()
+	// check checks the sink now and returns what would make every publish fail.
+	check func(context.Context) error
 
 	mu      sync.Mutex
 	stopped time.Time // when the stop signal came; zero before
@@ -43,8 +44,9 @@ type publisher interface {
 	closer
 }
 
-func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) (*app, error) {
-	cfg, err := config.Load(getenv, nil)
+// setup loads the config and builds the app. every is run's --every (zero: follow the schedule).
+func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, every time.Duration) (*app, error) {
+	cfg, err := config.LoadEvery(getenv, nil, every)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +57,10 @@ func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if b := cfg.BBox; b != nil {
 		q.BBox = &opensky.BBox{LaMin: b.LaMin, LoMin: b.LoMin, LaMax: b.LaMax, LoMax: b.LoMax}
 	}
-	budget := tick.NewBudget(cfg.Schedule.CallsPerDay(), q.Credits(), cfg.Account.DailyCredits())
+	budget := tick.NewBudget(cfg.CallsPerDay(), q.Credits(), cfg.Account.DailyCredits())
+	if cfg.Every > 0 {
+		budget = tick.NewEveryBudget(cfg.Every, q.Credits(), cfg.Account.DailyCredits())
+	}
 	if w := budget.Warning(); w != "" {
 		log.Warn(w)
 	} else {
@@ -68,8 +73,9 @@ func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		ClientID:       cfg.ClientID,
 		ClientSecret:   cfg.ClientSecret.Value(),
 		RequestTimeout: cfg.RequestTimeout,
+		Logger:         log,
 	})
-	snk, start, err := newSink(ctx, cfg, log, stdout)
+	snk, start, check, err := newSink(ctx, cfg, log, stdout)
 	if err != nil {
 		return nil, err
 	}
@@ -81,8 +87,10 @@ func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Authenticated: cfg.Authenticated(),
 		Timeout:       cfg.TickTimeout,
 		LowCredits:    cfg.Account.DailyCredits() / 10,
+		MaxStates:     cfg.MaxStates,
+		MaxStatesHint: cfg.MaxStatesHint(),
 	}
-	a := &app{cfg: cfg, log: log, runner: runner, close: snk.Close, start: start}
+	a := &app{cfg: cfg, log: log, runner: runner, close: snk.Close, start: start, check: check}
 	context.AfterFunc(ctx, func() {
 		a.mu.Lock()
 		defer a.mu.Unlock()
@@ -91,17 +99,33 @@ func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	return a, nil
 }
 
-// newSink makes the configured sink, and the function that starts its connection.
-func newSink(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) (publisher, func(), error) {
+// newSink makes the configured sink, a function that checks it in the background (logging a
+// failure) and one that checks it at once (returning it).
+func newSink(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) (publisher, func(), func(context.Context) error, error) {
 	switch cfg.Sink {
 	case config.SinkEventHub:
 		s, err := newEventHubSink(ctx, cfg, log)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return s, s.Start, nil
+		return s, s.Start, s.Connect, nil
 	default:
-		return sink.NewFile(cfg.File, stdout), func() {}, nil
+		f := sink.NewFile(cfg.File, stdout)
+		check := func(context.Context) error {
+			// The default path's folder (data/) is made for the user; a folder missing from a
+			// path the user chose is reported instead: see sink.File.Check.
+			created, err := f.Check(cfg.File == config.DefaultFile)
+			if created != "" {
+				log.Info("created the folder for OPENSKY_FILE", slog.String("folder", created))
+			}
+			return err
+		}
+		start := func() {
+			if err := check(ctx); err != nil {
+				log.Error("sink check failed: every tick will fail until OPENSKY_FILE is fixed", slog.String("error", err.Error()))
+			}
+		}
+		return f, start, check, nil
 	}
 }
 
@@ -120,12 +144,16 @@ func startAfterFirstAnswer(h http.Handler, start func()) http.Handler {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("serve", `usage: handler serve
+
+Serves the Azure Functions host (what "handler" with no command does): listens on
+127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT, which the host sets, and runs one tick per timer
+invocation it POSTs to /OpenSkyTimer. Takes no flags; settings are environment variables.
+`)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
-	a, err := setup(ctx, getenv, stdout, stderr)
+	a, err := setup(ctx, getenv, stdout, stderr, 0)
 	if err != nil {
 		return err
 	}
@@ -177,50 +205,60 @@ func (a *app) shutdown() {
 	}
 }
 
+const runUsage = `usage: handler run [--once | --every DURATION] [--for DURATION]
+
+Ticks without the Functions host: one tick at once, then on OPENSKY_SCHEDULE (or every
+DURATION) until Ctrl-C or --for. Before the first tick it checks the sink (OPENSKY_FILE can be
+written, the Event Hub answers and may be sent to), so a run that cannot publish spends no
+OpenSky credits. A run of several ticks ends with one summary line, and exits 1 if any tick failed.
+`
+
 func runStandalone(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("run", runUsage)
 	once := fs.Bool("once", false, "run one tick, then exit")
-	every := fs.Duration("every", 0, "tick at once, then every `DURATION` (default: follow OPENSKY_SCHEDULE)")
-	forDur := fs.Duration("for", 0, "stop after `DURATION` (default: until Ctrl-C)")
-	if err := fs.Parse(args); err != nil {
+	var every, forDur durationFlag
+	fs.Var(&every, "every", "tick at once, then every `DURATION`, such as 5m (default: follow OPENSKY_SCHEDULE)")
+	fs.Var(&forDur, "for", "stop after `DURATION`, such as 1h (default: run until Ctrl-C)")
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("run takes flags only, not %q", fs.Args())
+	switch {
+	case *once && every > 0:
+		return usageErrorf("run", "--once and --every do not go together: --once runs one tick, --every keeps ticking")
+	case *once && forDur > 0:
+		return usageErrorf("run", "--once and --for do not go together: --once stops after one tick")
 	}
-	if *every < 0 || *forDur < 0 {
-		return errors.New("--every and --for must be positive durations such as 1m or 10m")
-	}
-	a, err := setup(ctx, getenv, stdout, stderr)
+	a, err := setup(ctx, getenv, stdout, stderr, time.Duration(every))
 	if err != nil {
 		return err
 	}
 	defer a.shutdown()
-	a.start() // connect while the first tick fetches
+	// A sink that cannot take the events would waste the snapshot and its credits.
+	if err := a.check(ctx); err != nil {
+		return fmt.Errorf("the sink is not usable, so nothing was fetched from OpenSky: %w", err)
+	}
 
 	var deadline time.Time
-	if *forDur > 0 {
-		deadline = time.Now().Add(*forDur)
+	if forDur > 0 {
+		deadline = time.Now().Add(time.Duration(forDur))
 	}
 	next := func(now time.Time) time.Time {
-		if *every > 0 {
-			return now.Add(*every)
+		if every > 0 {
+			return now.Add(time.Duration(every))
 		}
 		return a.cfg.Schedule.Next(now)
 	}
 	// A tick under way at Ctrl-C or SIGTERM runs on, within SHUTDOWN_GRACE, as in serve.
 	work, stop := functions.StopAfterGrace(ctx, a.cfg.ShutdownGrace)
 	defer stop()
-	var ticks, failed int
+	var runs runTally
 	for {
-		ticks++
 		sum, err := a.runner.Tick(work, tick.Request{})
 		if cause := context.Cause(work); err != nil && cause != nil && !errors.Is(err, cause) {
 			err = fmt.Errorf("%w: %w", err, cause)
 		}
+		runs.add(sum, err)
 		if err != nil {
-			failed++
 			a.log.Error("tick failed", append([]any{slog.String("error", err.Error())}, attrsAny(sum.LogAttrs())...)...)
 		} else {
 			for _, w := range sum.Warnings {
@@ -229,7 +267,7 @@ func runStandalone(ctx context.Context, args []string, getenv func(string) strin
 			a.log.Info(sum.Line())
 		}
 		if *once {
-			break
+			return runs.err()
 		}
 		at := next(time.Now())
 		if !deadline.IsZero() && at.After(deadline) {
@@ -241,16 +279,36 @@ func runStandalone(ctx context.Context, args []string, getenv func(string) strin
 		case <-ctx.Done():
 			t.Stop()
 			a.log.Info("interrupted; stopping")
-			return summarize(ticks, failed)
+			a.log.Info(runs.line())
+			return runs.err()
 		case <-t.C:
 		}
 	}
-	return summarize(ticks, failed)
+	a.log.Info(runs.line())
+	return runs.err()
 }
 
-func summarize(ticks, failed int) error {
-	if failed > 0 {
-		return fmt.Errorf("%d of %d ticks failed (see the log above)", failed, ticks)
+// runTally counts what the ticks of one run did, for its closing line and exit status.
+type runTally struct{ ticks, failed, skipped, events int }
+
+func (r *runTally) add(sum tick.Summary, err error) {
+	r.ticks++
+	switch {
+	case err != nil:
+		r.failed++
+	case sum.Skipped != "":
+		r.skipped++
+	}
+	r.events += sum.EventsPublished
+}
+
+func (r runTally) line() string {
+	return fmt.Sprintf("run finished: %d ticks, %d failed, %d skipped, %d events published", r.ticks, r.failed, r.skipped, r.events)
+}
+
+func (r runTally) err() error {
+	if r.failed > 0 {
+		return fmt.Errorf("%d of %d ticks failed (see the log above)", r.failed, r.ticks)
 	}
 	return nil
 }

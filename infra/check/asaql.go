@@ -96,8 +96,9 @@ func ParseQuery(src string) (Query, error) {
 			continue
 		}
 		switch {
-		case depth == 0 && at(i+1).kind == tokIdent && is(i+1, "AS") && at(i+2).text == "(" && !isKeyword(t.text):
-			// name AS ( ... ) at the top level is a WITH step.
+		case depth == 0 && at(i+1).kind == tokIdent && is(i+1, "AS") && at(i+2).text == "(":
+			// name AS ( ... ) at the top level is a WITH step, whatever its name (a step may be
+			// called d or s, which are also date parts).
 			if !steps[strings.ToLower(t.text)] {
 				steps[strings.ToLower(t.text)] = true
 				q.Steps = append(q.Steps, t.text)

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	tsbicep "github.com/tree-sitter-grammars/tree-sitter-bicep/bindings/go"
@@ -72,6 +73,12 @@ type Param struct {
 	Type       string
 	Default    *sitter.Node // nil when the parameter has no default
 	Decorators []string     // decorator names, e.g. "secure", "description"
+	// Allowed holds the values of @allowed([...]) or of a union of literal types ('a' | 'b'), each
+	// as literalKey writes it; nil when any value of the type is allowed.
+	Allowed []string
+	// Limits holds the numbers of @minValue, @maxValue, @minLength and @maxLength, by name.
+	Limits map[string]int
+	Node   *sitter.Node
 }
 
 // Secure reports whether the parameter has the @secure() decorator.
@@ -130,20 +137,36 @@ func (f *BicepFile) Value(n *sitter.Node) string {
 // Params lists the parameter declarations in order.
 func (f *BicepFile) Params() []Param {
 	var out []Param
-	f.topLevel(func(n *sitter.Node, decorators []string) {
+	f.topLevelDecorated(func(n *sitter.Node, decorators []*sitter.Node) {
 		if n.Kind() != "parameter_declaration" {
 			return
 		}
 		kids := named(n)
-		p := Param{Decorators: decorators}
+		p := Param{Node: n}
 		if len(kids) > 0 {
 			p.Name = f.Text(kids[0])
 		}
 		if len(kids) > 1 {
 			p.Type = f.Text(kids[1])
+			p.Allowed = f.literalUnion(kids[1])
 		}
 		if len(kids) > 2 {
 			p.Default = kids[2]
+		}
+		for _, d := range decorators {
+			name := f.decoratorName(d)
+			p.Decorators = append(p.Decorators, name)
+			switch name {
+			case "allowed":
+				p.Allowed = f.allowedValues(d)
+			case "minValue", "maxValue", "minLength", "maxLength":
+				if n, ok := f.intArgument(d); ok {
+					if p.Limits == nil {
+						p.Limits = map[string]int{}
+					}
+					p.Limits[name] = n
+				}
+			}
 		}
 		out = append(out, p)
 	})
@@ -224,17 +247,93 @@ func (f *BicepFile) Modules() []Module {
 
 // topLevel calls fn for each top-level statement with the names of the decorators before it.
 func (f *BicepFile) topLevel(fn func(n *sitter.Node, decorators []string)) {
-	var pending []string
+	f.topLevelDecorated(func(n *sitter.Node, decorators []*sitter.Node) {
+		var names []string
+		for _, d := range decorators {
+			names = append(names, f.decoratorName(d))
+		}
+		fn(n, names)
+	})
+}
+
+// topLevelDecorated calls fn for each top-level statement with the decorators before it.
+func (f *BicepFile) topLevelDecorated(fn func(n *sitter.Node, decorators []*sitter.Node)) {
+	var pending []*sitter.Node
 	for _, n := range named(f.Root) {
 		if n.Kind() == "decorators" {
-			for _, d := range named(n) {
-				pending = append(pending, f.decoratorName(d))
-			}
+			pending = append(pending, named(n)...)
 			continue
 		}
 		fn(n, pending)
 		pending = nil
 	}
+}
+
+// allowedValues reads the array of an @allowed([...]) decorator.
+func (f *BicepFile) allowedValues(d *sitter.Node) []string {
+	var out []string
+	for _, call := range Nodes(d, "call_expression") {
+		args := named(call.ChildByFieldName("arguments"))
+		if len(args) == 0 || args[0].Kind() != "array" {
+			return nil
+		}
+		for _, v := range named(args[0]) {
+			if k, ok := f.literalKey(v); ok {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// intArgument reads the integer argument of a decorator such as @maxValue(40).
+func (f *BicepFile) intArgument(d *sitter.Node) (int, bool) {
+	for _, call := range Nodes(d, "call_expression") {
+		args := named(call.ChildByFieldName("arguments"))
+		if len(args) == 1 && literalKind(f, args[0]) == "int" {
+			n, err := strconv.Atoi(f.Text(args[0]))
+			return n, err == nil
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
+// literalUnion reads a type that is a union of literals ('a' | 'b') as its values, or nil.
+func (f *BicepFile) literalUnion(typ *sitter.Node) []string {
+	u := typ
+	if u.Kind() == "type" && len(named(u)) == 1 {
+		u = named(u)[0]
+	}
+	if u.Kind() != "union_type" {
+		return nil
+	}
+	var out []string
+	for _, m := range named(u) {
+		k, ok := f.literalKey(m)
+		if !ok {
+			return nil
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// literalKey writes a string, int or bool literal as Bicep would ('text', 3, true), so that
+// values of different types never compare equal.
+func (f *BicepFile) literalKey(n *sitter.Node) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	if s, ok := f.StringValue(n); ok {
+		return "'" + s + "'", true
+	}
+	switch literalKind(f, n) {
+	case "int", "bool":
+		return f.Text(n), true
+	}
+	return "", false
 }
 
 func (f *BicepFile) decoratorName(d *sitter.Node) string {

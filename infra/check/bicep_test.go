@@ -26,6 +26,14 @@ var allowedResources = map[string]string{
 	"Microsoft.Web/sites":                     "2024-04-01",
 	"Microsoft.StreamAnalytics/streamingjobs": "2021-10-01-preview",
 	"Microsoft.Authorization/roleAssignments": "2022-04-01",
+	// The app's identity, diagnostic settings, alerts, the workbook and publishing policies.
+	"Microsoft.ManagedIdentity/userAssignedIdentities":       "2023-01-31",
+	"Microsoft.Insights/diagnosticSettings":                  "2021-05-01-preview",
+	"Microsoft.Insights/actionGroups":                        "2023-01-01",
+	"Microsoft.Insights/metricAlerts":                        "2018-03-01",
+	"Microsoft.Insights/scheduledQueryRules":                 "2023-12-01",
+	"Microsoft.Insights/workbooks":                           "2023-06-01",
+	"Microsoft.Web/sites/basicPublishingCredentialsPolicies": "2024-04-01",
 }
 
 func TestBicepParsesWithoutErrors(t *testing.T) {
@@ -246,11 +254,11 @@ func TestResourceProperties(t *testing.T) {
 		{"infra/modules/monitoring.bicep", "Microsoft.Insights/components", p("properties.DisableLocalAuth"), "true"},
 		{"infra/modules/functionapp.bicep", "Microsoft.Web/serverfarms", p("sku.name"), "FC1"},
 		{"infra/modules/functionapp.bicep", "Microsoft.Web/serverfarms", p("sku.tier"), "FlexConsumption"},
-		{"infra/modules/functionapp.bicep", "Microsoft.Web/sites", p("identity.type"), "SystemAssigned"},
+		{"infra/modules/functionapp.bicep", "Microsoft.Web/sites", p("identity.type"), "UserAssigned"},
 		{"infra/modules/functionapp.bicep", "Microsoft.Web/sites", p("properties.httpsOnly"), "true"},
 		{"infra/modules/functionapp.bicep", "Microsoft.Web/sites", p("properties.functionAppConfig.runtime.name"), "custom"},
 		{"infra/modules/functionapp.bicep", "Microsoft.Web/sites", p("properties.functionAppConfig.deployment.storage.type"), "blobContainer"},
-		{"infra/modules/functionapp.bicep", "Microsoft.Web/sites", p("properties.functionAppConfig.deployment.storage.authentication.type"), "SystemAssignedIdentity"},
+		{"infra/modules/functionapp.bicep", "Microsoft.Web/sites", p("properties.functionAppConfig.deployment.storage.authentication.type"), "UserAssignedIdentity"},
 		{"infra/modules/streamanalytics.bicep", "Microsoft.StreamAnalytics/streamingjobs", p("identity.type"), "SystemAssigned"},
 		{"infra/modules/streamanalytics.bicep", "Microsoft.StreamAnalytics/streamingjobs", p("properties.sku.name"), "StandardV2"},
 		{"infra/modules/streamanalytics.bicep", "Microsoft.StreamAnalytics/streamingjobs", p("properties.transformation.properties.query"), "loadTextContent('../query.asaql')"},

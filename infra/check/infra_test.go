@@ -7,7 +7,6 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -106,16 +105,6 @@ func bicep(t *testing.T, rel string) *BicepFile {
 		t.Fatalf("%s is missing", rel)
 	}
 	return f
-}
-
-// sortedKeys returns the keys of a set, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func setOf(items ...string) map[string]bool {

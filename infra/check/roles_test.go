@@ -15,6 +15,7 @@ var builtInRoles = map[string]struct{ name, id string }{
 	"eventHubsDataReceiver":       {"Azure Event Hubs Data Receiver", "a638d3c7-ab3a-418d-83e6-5f17a39d4fde"},
 	"storageBlobDataOwner":        {"Storage Blob Data Owner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"},
 	"storageBlobDataContributor":  {"Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"},
+	"storageBlobDataReader":       {"Storage Blob Data Reader", "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"},
 	"storageTableDataContributor": {"Storage Table Data Contributor", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"},
 	"keyVaultSecretsUser":         {"Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6"},
 	"monitoringMetricsPublisher":  {"Monitoring Metrics Publisher", "3913510d-42f4-4e42-8a64-420c390055eb"},
@@ -30,6 +31,8 @@ var grants = []string{
 	"functionAppPrincipalId monitoringMetricsPublisher Microsoft.Insights/components",
 	"streamAnalyticsPrincipalId eventHubsDataReceiver Microsoft.EventHub/namespaces/eventhubs",
 	"streamAnalyticsPrincipalId storageBlobDataContributor Microsoft.Storage/storageAccounts/blobServices/containers",
+	"deployerPrincipalId eventHubsDataReceiver Microsoft.EventHub/namespaces/eventhubs",
+	"deployerPrincipalId storageBlobDataReader Microsoft.Storage/storageAccounts/blobServices/containers",
 }
 
 var guidPattern = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
@@ -104,7 +107,7 @@ func TestRoleAssignmentsAreLeastPrivilege(t *testing.T) {
 			t.Errorf("%s: roleDefinitionId must be subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role.<key>)", r.Symbol)
 			continue
 		}
-		if pt := f.Value(f.Property(r.Body, "properties", "principalType")); pt != "ServicePrincipal" {
+		if pt := f.Value(f.Property(r.Body, "properties", "principalType")); pt != "ServicePrincipal" && !(principal == "deployerPrincipalId" && pt == "deployerPrincipalType") {
 			t.Errorf("%s: principalType is %q; managed identities are ServicePrincipal", r.Symbol, pt)
 		}
 		if name, want := f.Text(f.Property(r.Body, "name")), "guid("+scope+".id, "+principal+", role."+m[1]+")"; name != want {

@@ -8,6 +8,7 @@ param eventHubName string
 param capacity int
 param partitionCount int
 param consumerGroupName string
+param logAnalyticsWorkspaceId string
 
 resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' = {
   name: namespaceName
@@ -42,7 +43,30 @@ resource consumerGroup 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@2
   name: consumerGroupName
 }
 
+// Operational and runtime audit logs (who sent, failed authorizations) and the namespace's metrics
+// (IncomingMessages feeds the "no events reach the hub" alert and the workbook).
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: namespace
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
 output namespaceName string = namespace.name
+output namespaceId string = namespace.id
 // The handler wants the fully qualified namespace in EVENTHUB_NAMESPACE; serviceBusEndpoint is
 // https://<name>.servicebus.windows.net:443/ (another suffix in sovereign clouds).
 output namespaceFqdn string = split(split(namespace.properties.serviceBusEndpoint, '/')[2], ':')[0]

@@ -1,4 +1,7 @@
-// The custom handler on Flex Consumption (FC1, runtime custom) with a system-assigned identity.
+// The custom handler on Flex Consumption (FC1, runtime custom 1.0) with a user-assigned identity
+// that already holds its roles (identity.bicep, access.bicep): the deployment package, host
+// storage, Application Insights, Event Hubs and the Key Vault reference all use it, as Microsoft's
+// Flex samples do (Azure-Samples/functions-quickstart-dotnet-azd-eventhub, infra/app/api.bicep).
 // Every app setting the handler reads is set here from a parameter; infra/check compares the
 // names with internal/config. Settings with an empty value are left out, so the handler's own
 // defaults apply.
@@ -22,6 +25,9 @@ param openskyAccount string
 param openskyClientId string
 param openskyClientSecretUri string
 param logLevel string
+param identityId string
+param identityClientId string
+param logAnalyticsWorkspaceId string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -48,8 +54,8 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 // Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION as app
 // settings: the runtime is functionAppConfig.runtime below.
 var appSettings = [
-  // Functions host storage by identity: the account name alone makes the host use the app's
-  // managed identity (blob and table roles in access.bicep).
+  // Functions host storage by identity (blob and table roles in access.bicep): with a
+  // user-assigned identity the host needs its client id as well as credential=managedidentity.
   {
     name: 'AzureWebJobsStorage__accountName'
     value: storage.name
@@ -59,13 +65,22 @@ var appSettings = [
     value: 'managedidentity'
   }
   {
+    name: 'AzureWebJobsStorage__clientId'
+    value: identityClientId
+  }
+  {
     name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
     value: applicationInsights.properties.ConnectionString
   }
-  // Application Insights has local auth off: send telemetry with the system-assigned identity.
+  // Application Insights has local auth off: the host sends telemetry as the user-assigned identity.
   {
     name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
-    value: 'Authorization=AAD'
+    value: 'ClientId=${identityClientId};Authorization=AAD'
+  }
+  // The handler's Event Hubs credential (azidentity) picks the user-assigned identity by this id.
+  {
+    name: 'AZURE_CLIENT_ID'
+    value: identityClientId
   }
   {
     name: 'OPENSKY_SCHEDULE'
@@ -91,7 +106,9 @@ var appSettings = [
     name: 'OPENSKY_CLIENT_ID'
     value: openskyClientId
   }
-  // With a client id the handler needs the secret too; it reads it from Key Vault at run time.
+  // With a client id the handler needs the secret too. The platform resolves this Key Vault
+  // reference with keyVaultReferenceIdentity (below) before the handler starts; the URI is
+  // versionless, so a new secret version reaches the app within 24 hours or on the next restart.
   {
     name: 'OPENSKY_CLIENT_SECRET'
     value: empty(openskyClientId) ? '' : '@Microsoft.KeyVault(SecretUri=${openskyClientSecretUri})'
@@ -112,6 +129,12 @@ var appSettings = [
     name: 'LOG_LEVEL'
     value: logLevel
   }
+  // The memory the handler may use: the instance's, less what the Functions host keeps. A snapshot
+  // larger than that fails its tick with a message instead of the instance running out of memory.
+  {
+    name: 'HANDLER_MEMORY_MB'
+    value: string(instanceMemoryMB - 256)
+  }
 ]
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
@@ -120,13 +143,19 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   tags: union(tags, { 'azd-service-name': 'handler' })
   kind: 'functionapp,linux'
   identity: {
-    type: 'SystemAssigned'
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
   }
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Key Vault references resolve with the user-assigned identity, not a (missing) system one.
+    keyVaultReferenceIdentity: identityId
     siteConfig: {
       minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       appSettings: filter(appSettings, setting => !empty(setting.value))
     }
@@ -136,7 +165,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
           type: 'blobContainer'
           value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
           authentication: {
-            type: 'SystemAssignedIdentity'
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
           }
         }
       }
@@ -144,6 +174,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
       }
+      // 'custom' 1.0 is the version Flex Consumption lists for custom handlers (az functionapp
+      // list-flexconsumption-runtimes, Get-AzFunctionAppFlexConsumptionRuntime; see docs/NOTES.md).
       runtime: {
         name: 'custom'
         version: '1.0'
@@ -152,6 +184,44 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// No basic-auth (user name and password) publishing: azd and az deploy with Microsoft Entra tokens.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// The host's own logs (FunctionAppLogs) and platform metrics, next to Application Insights.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: app
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
 output name string = app.name
-output principalId string = app.identity.principalId
+output id string = app.id
 output defaultHostName string = app.properties.defaultHostName

@@ -5,6 +5,12 @@
 //
 // The input and output names here are the aliases in query.asaql; infra/check compares them.
 // ARM creates the job stopped: scripts/asa-job.sh starts it (azd runs it after provisioning).
+//
+// Rows are never dropped without a trace: outputErrorPolicy Drop skips only a row the output
+// cannot take (a data conversion error; transient errors are always retried), and each such row
+// is counted in the ConversionErrors metric, which alerts.bicep alerts on, and described in the
+// job's Execution logs, which the diagnostic setting below sends to Log Analytics. Retry would
+// instead block every output behind that one row, for ever.
 
 param location string
 param tags object
@@ -18,6 +24,7 @@ param archiveContainerName string
 param enablePowerBi bool
 param powerBiWorkspaceId string
 param powerBiDatasetPrefix string
+param logAnalyticsWorkspaceId string
 
 func powerBiOutput(workspaceId string, dataset string, table string) object => {
   datasource: {
@@ -129,5 +136,32 @@ resource job 'Microsoft.StreamAnalytics/streamingjobs@2021-10-01-preview' = {
   }
 }
 
+// Execution logs hold every runtime and data error with a sample of the offending row; Authoring
+// logs the job's starts, stops and configuration changes.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: job
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'Execution'
+        enabled: true
+      }
+      {
+        category: 'Authoring'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
 output name string = job.name
+output id string = job.id
 output principalId string = job.identity.principalId

@@ -71,6 +71,8 @@ func (b BBox) AreaSquareDegrees() float64 { return (b.LaMax - b.LaMin) * (b.LoMa
 // Config is everything the handler reads from its app settings.
 type Config struct {
 	Schedule Schedule // OPENSKY_SCHEDULE
+	// Every is the fixed interval of "handler run --every" (see LoadEvery); zero follows Schedule.
+	Every time.Duration
 
 	// OpenSky query and access.
 	BBox           *BBox    // OPENSKY_BBOX
@@ -95,6 +97,12 @@ type Config struct {
 
 	ShutdownGrace time.Duration // SHUTDOWN_GRACE
 	LogLevel      slog.Level    // LOG_LEVEL
+
+	// Memory (memory.go): the MB the handler may use and where that figure came from, and the
+	// most states a snapshot may have in it; all 0 when no limit is known.
+	MemoryMB     int
+	MemorySource string
+	MaxStates    int
 
 	// Port is FUNCTIONS_CUSTOMHANDLER_PORT (or FUNCTIONS_HTTPWORKER_PORT), set by the Functions host.
 	Port string
@@ -121,8 +129,15 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 func (s Secret) Value() string { return string(s) }
 
 // Load reads and validates every setting. getenv is os.Getenv in production. readFile reads
-// OPENSKY_CREDENTIALS_FILE (os.ReadFile in production).
+// OPENSKY_CREDENTIALS_FILE and the cgroup's memory limit (os.ReadFile in production).
 func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (Config, error) {
+	return LoadEvery(getenv, readFile, 0)
+}
+
+// LoadEvery is Load for a process that ticks every interval instead of on OPENSKY_SCHEDULE
+// (handler run --every): the tick timeout is checked against that interval, and Config.Every
+// makes the credit budget price it. Zero means OPENSKY_SCHEDULE, as Load.
+func LoadEvery(getenv func(string) string, readFile func(string) ([]byte, error), every time.Duration) (Config, error) {
 	if readFile == nil {
 		readFile = os.ReadFile
 	}
@@ -140,6 +155,10 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (Co
 		Concurrency:           l.integer("EVENTHUB_MAX_CONCURRENCY", DefaultConcurrency, 1, 64),
 		ShutdownGrace:         l.duration("SHUTDOWN_GRACE", DefaultShutdownGrace),
 		Port:                  firstNonEmpty(getenv("FUNCTIONS_CUSTOMHANDLER_PORT"), getenv("FUNCTIONS_HTTPWORKER_PORT")),
+		Every:                 every,
+	}
+	if every < 0 {
+		l.errs = append(l.errs, fmt.Errorf("--every %s must be a positive duration such as 1m", every))
 	}
 
 	sched := l.str("OPENSKY_SCHEDULE", DefaultSchedule)
@@ -159,12 +178,17 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (Co
 
 	if raw := strings.TrimSpace(getenv("OPENSKY_TICK_TIMEOUT")); raw != "" {
 		c.TickTimeout = l.duration("OPENSKY_TICK_TIMEOUT", DefaultTickTimeout)
-		if iv := c.Schedule.MinInterval(); iv > 0 && c.TickTimeout >= iv {
-			l.fail("OPENSKY_TICK_TIMEOUT", raw, fmt.Sprintf("must be shorter than the schedule's interval (%s), or one tick would still run when the next starts", iv))
+		if iv := c.Interval(); iv > 0 && c.TickTimeout >= iv {
+			fix := "slow OPENSKY_SCHEDULE"
+			if c.Every > 0 {
+				fix = "raise --every"
+			}
+			l.fail("OPENSKY_TICK_TIMEOUT", raw, fmt.Sprintf("must be shorter than %s (%s), or one tick would still run when the next starts; lower OPENSKY_TICK_TIMEOUT or %s",
+				c.intervalSource(), iv, fix))
 		}
 	} else {
 		c.TickTimeout = DefaultTickTimeout
-		if iv := c.Schedule.MinInterval(); iv > 0 && c.TickTimeout > iv*8/10 {
+		if iv := c.Interval(); iv > 0 && c.TickTimeout > iv*8/10 {
 			c.TickTimeout = iv * 8 / 10
 		}
 	}
@@ -178,11 +202,37 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (Co
 		l.fail("OPENSKY_FILE", "", "is empty; give a path (default "+DefaultFile+") or - for standard output")
 	}
 	c.LogLevel = l.level("LOG_LEVEL")
+	l.memory(&c, readFile)
 
 	if err := errors.Join(l.errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid app settings:\n%w", err)
 	}
 	return c, nil
+}
+
+// Interval is the shortest time between two ticks: Every when set, else the schedule's shortest
+// gap (0 when the schedule fires once or never).
+func (c Config) Interval() time.Duration {
+	if c.Every > 0 {
+		return c.Every
+	}
+	return c.Schedule.MinInterval()
+}
+
+// CallsPerDay is how many ticks a day the process makes, each one OpenSky call.
+func (c Config) CallsPerDay() float64 {
+	if c.Every > 0 {
+		return float64(24*time.Hour) / float64(c.Every)
+	}
+	return c.Schedule.CallsPerDay()
+}
+
+// intervalSource names what sets the interval, for messages.
+func (c Config) intervalSource() string {
+	if c.Every > 0 {
+		return "the interval between ticks set by --every"
+	}
+	return "the schedule's interval"
 }
 
 // LogAttrs describes the configuration for the start-up log line, with secrets masked.
@@ -191,8 +241,12 @@ func (c Config) LogAttrs() []slog.Attr {
 	if c.BBox != nil {
 		bbox = fmt.Sprintf("%g,%g,%g,%g", c.BBox.LaMin, c.BBox.LoMin, c.BBox.LaMax, c.BBox.LoMax)
 	}
+	pace := slog.String("schedule", c.Schedule.String())
+	if c.Every > 0 {
+		pace = slog.Duration("every", c.Every)
+	}
 	attrs := []slog.Attr{
-		slog.String("schedule", c.Schedule.String()),
+		pace,
 		slog.String("bbox", bbox),
 		slog.Int("icao24", len(c.ICAO24)),
 		slog.Bool("extended", c.Extended),
@@ -203,6 +257,8 @@ func (c Config) LogAttrs() []slog.Attr {
 		slog.Duration("request_timeout", c.RequestTimeout),
 		slog.Duration("tick_timeout", c.TickTimeout),
 		slog.String("sink", c.Sink),
+		slog.Int("memory_mb", c.MemoryMB),
+		slog.Int("max_states", c.MaxStates),
 	}
 	switch c.Sink {
 	case SinkFile:

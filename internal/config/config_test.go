@@ -218,3 +218,35 @@ func TestSchedule(t *testing.T) {
 		}
 	}
 }
+
+// handler run --every: the interval replaces the schedule's wherever the pace of ticks matters.
+func TestLoadEvery(t *testing.T) {
+	c, err := config.LoadEvery(env(nil), noFile, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Interval() != 5*time.Second || c.CallsPerDay() != 17280 {
+		t.Errorf("interval %s, %v calls a day; want 5s and 17280", c.Interval(), c.CallsPerDay())
+	}
+	// The default tick timeout shrinks to 80% of the interval, and a request fits in a tick.
+	if c.TickTimeout != 4*time.Second || c.RequestTimeout > c.TickTimeout {
+		t.Errorf("tick timeout %s, request timeout %s; want 4s and no more than it", c.TickTimeout, c.RequestTimeout)
+	}
+	// An explicit tick timeout that fits the schedule but not the interval is an error that names
+	// the setting and the flag.
+	_, err = config.LoadEvery(env(map[string]string{"OPENSKY_TICK_TIMEOUT": "90s"}), noFile, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "OPENSKY_TICK_TIMEOUT") || !strings.Contains(err.Error(), "--every") {
+		t.Errorf("tick timeout 90s with --every 1m: %v", err)
+	}
+	if _, err := config.LoadEvery(env(map[string]string{"OPENSKY_TICK_TIMEOUT": "50s"}), noFile, time.Minute); err != nil {
+		t.Errorf("tick timeout 50s with --every 1m: %v", err)
+	}
+	// Without --every, the schedule sets the pace as before.
+	c, err = config.Load(env(nil), noFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Interval() != 15*time.Minute || c.CallsPerDay() != 96 {
+		t.Errorf("default: interval %s, %v calls a day", c.Interval(), c.CallsPerDay())
+	}
+}

@@ -338,6 +338,23 @@ func PeerDir() (string, error) {
 	return dir, nil
 }
 
+// Install makes sure the peer can run: node is on PATH and the peer's npm packages are installed
+// (npm ci when node_modules is missing); it fails tb otherwise. It is for tests that start the
+// peer some other way, such as through scripts/demo.sh.
+func Install(tb testing.TB) {
+	tb.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		tb.Fatal("the Event Hubs test peer needs Node.js 20 or later, and no `node` is on PATH: install it (CI does)")
+	}
+	dir, err := PeerDir()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := ensureInstalled(dir); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 var installMu sync.Mutex
 
 // ensureInstalled runs npm ci when node_modules is missing. Test binaries of several packages may

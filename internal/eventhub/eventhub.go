@@ -97,8 +97,9 @@ type Sink struct {
 	partitions []string                    // sorted; nil means "read them again"
 }
 
-// New validates cfg, creates the producer client and reads the hub's partition ids, so that a
-// wrong name, address or permission shows at start-up rather than at the first tick.
+// New validates cfg, creates the producer client, reads the hub's partition ids and opens a link
+// to send to one of them, so that a wrong name, address or permission shows at start-up rather
+// than at the first tick.
 func New(ctx context.Context, cfg Config) (*Sink, error) {
 	s := &Sink{
 		concurrency: cmp.Or(cfg.Concurrency, DefaultConcurrency),
@@ -111,6 +112,9 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 		return nil, err
 	}
 	ids, err := s.partitionIDs(ctx)
+	if err == nil {
+		err = s.checkSend(ctx, ids[0])
+	}
 	if err != nil {
 		_ = s.client().Close(context.WithoutCancel(ctx))
 		return nil, err
@@ -121,15 +125,15 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	return s, nil
 }
 
-// warm opens each partition's link in the background, one after another, as the SDK would on
-// the first send to each (under one lock, with a token exchange and an attach each): on a link
-// with real round trips that would otherwise dominate the first tick, which is now likely to find
-// them open, since it fetches from OpenSky first. A batch is the SDK's way to open a link without
-// sending (it reads the link's size limit); nothing is sent. A failure is left for the first send
-// to retry.
+// warm opens the other partitions' links in the background (checkSend opened the first), one
+// after another, as the SDK would on the first send to each (under one lock, with a token
+// exchange and an attach each): on a link with real round trips that would otherwise dominate the
+// first tick, which is now likely to find them open, since it fetches from OpenSky first. A batch
+// is the SDK's way to open a link without sending (it reads the link's size limit); nothing is
+// sent. A failure is left for the first send to retry.
 func (s *Sink) warm(ctx context.Context, ids []string) {
 	pc := s.client()
-	for _, id := range ids {
+	for _, id := range ids[1:] {
 		tctx, cancel := context.WithTimeout(ctx, s.sendTimeout)
 		_, err := pc.NewEventDataBatch(tctx, &azeventhubs.EventDataBatchOptions{PartitionID: &id})
 		cancel()
@@ -151,34 +155,62 @@ func (s *Sink) connect(cfg Config) error {
 	if cfg.Concurrency < 0 || cfg.SendTimeout < 0 {
 		return errors.New("event hub config: Concurrency and SendTimeout must not be negative")
 	}
-	opts := &azeventhubs.ProducerClientOptions{ApplicationID: "opensky-eventhubs", RetryOptions: sdkRetries}
+	ep, err := resolve(cfg)
+	if err != nil {
+		return err
+	}
+	s.target, s.secrets = ep.target, ep.secrets
+	opts := &azeventhubs.ProducerClientOptions{ApplicationID: applicationID, RetryOptions: sdkRetries}
+	s.newProducer = func() (*azeventhubs.ProducerClient, error) {
+		if ep.connString != "" {
+			return azeventhubs.NewProducerClientFromConnectionString(ep.connString, ep.hub, opts)
+		}
+		return azeventhubs.NewProducerClient(ep.namespace, ep.hub, ep.cred, opts)
+	}
+	return s.firstProducer()
+}
+
+// applicationID names this program to the service, on producers and consumers alike.
+const applicationID = "opensky-eventhubs"
+
+// endpoint is how to reach the hub a Config names: the producer and the consumer connect alike.
+type endpoint struct {
+	target     string   // "<hub> in <namespace>", for messages: never the connection string
+	secrets    []string // keys and signatures to keep out of error text
+	connString string   // when set, the hub is reached with it, and hub is "" if it has an EntityPath
+	namespace  string
+	hub        string
+	cred       azcore.TokenCredential // with namespace, when there is no connection string
+}
+
+// resolve checks cfg and works out the endpoint: a connection string, or a namespace and hub
+// name with a Microsoft Entra credential.
+func resolve(cfg Config) (endpoint, error) {
 	if cfg.ConnectionString != "" {
 		props, err := azeventhubs.ParseConnectionString(cfg.ConnectionString)
 		if err != nil {
-			return fmt.Errorf("event hub connection string: %w", err)
+			return endpoint{}, fmt.Errorf("event hub connection string: %w", err)
 		}
+		ep := endpoint{connString: cfg.ConnectionString, hub: cfg.HubName}
 		for _, p := range []*string{props.SharedAccessKey, props.SharedAccessSignature} {
 			// Real keys are 44 characters; a short dummy (the emulator's) is not worth masking and
 			// would garble every message it matches.
 			if p != nil && len(*p) >= minSecretLen {
-				s.secrets = append(s.secrets, *p)
+				ep.secrets = append(ep.secrets, *p)
 			}
 		}
 		hub := cfg.HubName
 		switch {
 		case props.EntityPath != nil && hub != "" && hub != *props.EntityPath:
-			return fmt.Errorf("event hub config: the connection string names hub %q (EntityPath) but the hub name is %q: set one or make them agree", *props.EntityPath, hub)
+			return endpoint{}, fmt.Errorf("event hub config: the connection string names hub %q (EntityPath) but the hub name is %q: set one or make them agree", *props.EntityPath, hub)
 		case props.EntityPath != nil:
 			hub = *props.EntityPath
-			cfg.HubName = "" // the SDK refuses a hub name next to an EntityPath
+			ep.hub = "" // the SDK refuses a hub name next to an EntityPath
 		case hub == "":
-			return errors.New("event hub config: the connection string has no EntityPath and no hub name is set")
+			return endpoint{}, errors.New("event hub config: the connection string has no EntityPath and no hub name is set")
 		}
-		s.target = fmt.Sprintf("%s in %s", hub, props.FullyQualifiedNamespace)
-		s.newProducer = func() (*azeventhubs.ProducerClient, error) {
-			return azeventhubs.NewProducerClientFromConnectionString(cfg.ConnectionString, cfg.HubName, opts)
-		}
-		return s.firstProducer()
+		ep.target = fmt.Sprintf("%s in %s", hub, props.FullyQualifiedNamespace)
+		return ep, nil
 	}
 
 	var problems []error
@@ -191,17 +223,15 @@ func (s *Sink) connect(cfg Config) error {
 		problems = append(problems, errors.New("event hub config: no hub name is set"))
 	}
 	if err := errors.Join(problems...); err != nil {
-		return err
+		return endpoint{}, err
 	}
-	s.target = fmt.Sprintf("%s in %s", cfg.HubName, cfg.Namespace)
+	ep := endpoint{namespace: cfg.Namespace, hub: cfg.HubName, target: fmt.Sprintf("%s in %s", cfg.HubName, cfg.Namespace)}
 	cred, err := credential(cfg.ClientID)
 	if err != nil {
-		return fmt.Errorf("connecting to Event Hub %s: creating a Microsoft Entra credential: %w", s.target, err)
+		return endpoint{}, fmt.Errorf("connecting to Event Hub %s: creating a Microsoft Entra credential: %w", ep.target, err)
 	}
-	s.newProducer = func() (*azeventhubs.ProducerClient, error) {
-		return azeventhubs.NewProducerClient(cfg.Namespace, cfg.HubName, cred, opts)
-	}
-	return s.firstProducer()
+	ep.cred = cred
+	return ep, nil
 }
 
 func (s *Sink) firstProducer() error {
@@ -381,6 +411,11 @@ func (s *Sink) Publish(ctx context.Context, b flight.Batch) (sink.Report, error)
 	if len(b.Records) == 0 {
 		return sink.Report{}, nil
 	}
+	if s.stopWarm != nil {
+		// The SDK opens links under a lock that does not heed contexts: a link still being opened
+		// in the background on a connection gone silent would hold this publish past its deadline.
+		defer context.AfterFunc(ctx, s.stopWarm)()
+	}
 	ids, err := s.partitionIDs(ctx)
 	if err != nil {
 		return sink.Report{}, err
@@ -535,12 +570,15 @@ const minSecretLen = 8
 
 // wrap removes any shared access key or signature from err's text, keeping err for errors.Is/As:
 // error text ends up in logs, and the secret must not.
-func (s *Sink) wrap(err error) error {
-	if err == nil || len(s.secrets) == 0 {
+func (s *Sink) wrap(err error) error { return redact(s.secrets, err) }
+
+// redact removes each of secrets from err's text, keeping err for errors.Is/As.
+func redact(secrets []string, err error) error {
+	if err == nil || len(secrets) == 0 {
 		return err
 	}
 	msg := err.Error()
-	for _, sec := range s.secrets {
+	for _, sec := range secrets {
 		msg = strings.ReplaceAll(msg, sec, "<redacted>")
 	}
 	if msg == err.Error() {

@@ -128,7 +128,7 @@ func TestRedact(t *testing.T) {
 // snapshotBatch builds a batch the way the handler does: decode, transform, encode.
 func snapshotBatch(t testing.TB, name string) flight.Batch {
 	t.Helper()
-	snap, err := opensky.Decode(recordings.Read(t, "states/"+name))
+	snap, err := opensky.Decode(recordings.Read(t, "states/"+name), opensky.LimitsAt(time.Now(), 0))
 	if err != nil {
 		t.Fatalf("decoding %s: %v", name, err)
 	}
@@ -256,7 +256,6 @@ func testContext(t *testing.T) context.Context {
 // TestPublishRecordingsIntegration publishes each recorded snapshot through the real SDK to the
 // local peer (or EVENTHUB_TEST_CONNECTION_STRING's hub) and reads every event back.
 func TestPublishRecordingsIntegration(t *testing.T) {
-	recordings.Dir(t)
 	ctx := testContext(t)
 	cs, _ := ehtest.Target(t, ehtest.Options{})
 	s := newSink(t, ctx, Config{ConnectionString: cs})
@@ -283,7 +282,6 @@ func TestPublishRecordingsIntegration(t *testing.T) {
 // TestPublishSmallMessagesIntegration sends the largest recording to a peer that allows 64 KB per
 // message: more batches, none over the limit, nothing lost.
 func TestPublishSmallMessagesIntegration(t *testing.T) {
-	recordings.Dir(t)
 	ctx := testContext(t)
 	const limit = 64 * 1024
 	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: limit})
@@ -310,13 +308,12 @@ func TestPublishSmallMessagesIntegration(t *testing.T) {
 // TestPublishOversizedEventIntegration: an event larger than a message may be is reported by id,
 // and the others are still delivered.
 func TestPublishOversizedEventIntegration(t *testing.T) {
-	recordings.Dir(t)
 	ctx := testContext(t)
 	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: 1024})
 	cs := p.ConnectionString(ehtest.DefaultHub)
 	s := newSink(t, ctx, Config{ConnectionString: cs})
 
-	snap, err := opensky.Decode(recordings.Read(t, "states/small-2018-02-13.json"))
+	snap, err := opensky.Decode(recordings.Read(t, "states/small-2018-02-13.json"), opensky.LimitsAt(time.Now(), 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +339,6 @@ func TestPublishOversizedEventIntegration(t *testing.T) {
 
 // TestPublishFaultsIntegration: transient failures are retried and every event arrives once.
 func TestPublishFaultsIntegration(t *testing.T) {
-	recordings.Dir(t)
 	b := snapshotBatch(t, "global-2021-10-17.json")
 	for _, tc := range []struct {
 		name    string
@@ -392,7 +388,6 @@ func TestPublishFaultsIntegration(t *testing.T) {
 // TestPublishDeadlineIntegration: when the hub never answers, Publish returns by the caller's
 // deadline with an error saying so, instead of hanging.
 func TestPublishDeadlineIntegration(t *testing.T) {
-	recordings.Dir(t)
 	p := ehtest.Start(t, ehtest.Options{})
 	s := newSink(t, testContext(t), Config{ConnectionString: p.ConnectionString(ehtest.DefaultHub), SendTimeout: 500 * time.Millisecond})
 	p.Control(t, "stall 1000")
@@ -434,7 +429,6 @@ func TestNewUnknownHubIntegration(t *testing.T) {
 // send timeout) ends a try on a connection that went silent replaces the producer, so the next
 // tick goes out on a new connection and succeeds instead of hanging on the dead one.
 func TestStalledConnectionReplacedAtDeadlineIntegration(t *testing.T) {
-	recordings.Dir(t)
 	p := ehtest.Start(t, ehtest.Options{})
 	x := ehtest.StartProxy(t, p)
 	s := newSink(t, testContext(t), Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub)})
@@ -466,7 +460,6 @@ func TestStalledConnectionReplacedAtDeadlineIntegration(t *testing.T) {
 // connection went silent while a send was opening its link (which the SDK does under a lock that
 // Close needs too).
 func TestCloseStalledConnectionIntegration(t *testing.T) {
-	recordings.Dir(t)
 	p := ehtest.Start(t, ehtest.Options{})
 	x := ehtest.StartProxy(t, p)
 	s, err := New(testContext(t), Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub), Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
@@ -513,7 +506,8 @@ func TestPublishManyOversizedEventsIntegration(t *testing.T) {
 	events := make([]flight.Event, n)
 	for i := range events {
 		icao := fmt.Sprintf("%06x", i)
-		events[i] = flight.Event{EventID: flight.EventID(icao, int64(i)), ICAO24: icao, OriginCountry: strings.Repeat("x", 1500)}
+		events[i] = flight.Event{ICAO24: icao, OriginCountry: strings.Repeat("x", 1500)}
+		events[i].EventID = flight.EventID(&events[i])
 	}
 	b, err := flight.Encode(time.Unix(1, 0).UTC(), events)
 	if err != nil {
@@ -541,7 +535,8 @@ func syntheticBatch(t testing.TB, n int) flight.Batch {
 	events := make([]flight.Event, n)
 	for i := range events {
 		icao := fmt.Sprintf("%06x", i)
-		events[i] = flight.Event{EventID: flight.EventID(icao, int64(i)), ICAO24: icao, OriginCountry: "Kingdom of the Netherlands"}
+		events[i] = flight.Event{ICAO24: icao, OriginCountry: "Kingdom of the Netherlands"}
+		events[i].EventID = flight.EventID(&events[i])
 	}
 	b, err := flight.Encode(time.Unix(1, 0).UTC(), events)
 	if err != nil {
@@ -598,7 +593,6 @@ func TestLinksOpenedInBackgroundIntegration(t *testing.T) {
 // second-ms the next one, which finds every link open. Without opening the links in the
 // background the first pays for the partitions' links one after another.
 func BenchmarkFirstPublishOverLatency(b *testing.B) {
-	recordings.Dir(b)
 	p := ehtest.Start(b, ehtest.Options{})
 	x := ehtest.StartProxy(b, p)
 	x.Delay(25 * time.Millisecond)

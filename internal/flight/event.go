@@ -3,6 +3,9 @@
 package flight
 
 import (
+	"encoding/binary"
+	"hash/crc64"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -43,11 +46,105 @@ type Event struct {
 	Category       *int       `json:"category,omitempty"`
 }
 
-// EventID is the stable id of a state: the same aircraft and last contact give the same id in
-// every snapshot, so consumers can drop repeats.
-func EventID(icao24 string, lastContact int64) string {
-	return icao24 + "-" + strconv.FormatInt(lastContact, 10)
+// EventID is the id of an event: icao24, last_contact (unix seconds) and a 64-bit checksum of
+// the event's other fields, joined by '-', e.g. 3c6444-1634471390-9a3c0f1e2b4d5a67. It is made
+// of the event's content alone (event_id and snapshot_time aside), so the same state seen in two
+// snapshots, or sent again by a retry, has the same id, and consumers can drop repeats; two
+// states that differ in any field (two positions reported with one last_contact) have different
+// ids, so neither is dropped as the other's repeat. The checksum is CRC-64 (ECMA) of the fields
+// in a fixed binary form (see appendContent); it is computed, not random, so an id never changes
+// between runs or versions of the handler unless the schema does.
+func EventID(e *Event) string {
+	return string(appendEventID(nil, e, nil))
 }
+
+// appendEventID appends e's id to b; scratch is a buffer for appendContent to write into.
+func appendEventID(b []byte, e *Event, scratch []byte) []byte {
+	sum := crc64.Checksum(appendContent(scratch[:0], e), crcTable)
+	b = append(b, e.ICAO24...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, e.LastContact.Unix(), 10)
+	b = append(b, '-')
+	const hex = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, hex[sum>>shift&0xf])
+	}
+	return b
+}
+
+var crcTable = crc64.MakeTable(crc64.ECMA)
+
+// appendContent appends the fields an event id is made of, each unambiguously: strings with
+// their length, numbers as their 8 bytes (a float64's bits, so -0 is not 0, as it is not in the
+// JSON), and a null as a tag byte of its own.
+func appendContent(b []byte, e *Event) []byte {
+	b = appendLenString(b, e.ICAO24)
+	b = appendContentString(b, e.Callsign)
+	b = appendLenString(b, e.OriginCountry)
+	if e.TimePosition == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = binary.LittleEndian.AppendUint64(b, uint64(e.TimePosition.Unix()))
+	}
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.LastContact.Unix()))
+	b = appendContentFloat(b, e.Longitude)
+	b = appendContentFloat(b, e.Latitude)
+	b = appendContentFloat(b, e.BaroAltitude)
+	b = appendContentBool(b, e.OnGround)
+	b = appendContentFloat(b, e.Velocity)
+	b = appendContentFloat(b, e.TrueTrack)
+	b = appendContentFloat(b, e.VerticalRate)
+	if e.Sensors == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = binary.AppendUvarint(b, uint64(len(e.Sensors)))
+		for _, n := range e.Sensors {
+			b = binary.AppendVarint(b, int64(n))
+		}
+	}
+	b = appendContentFloat(b, e.GeoAltitude)
+	b = appendContentString(b, e.Squawk)
+	b = appendContentBool(b, e.SPI)
+	b = binary.AppendVarint(b, int64(e.PositionSource))
+	if e.Category == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = binary.AppendVarint(b, int64(*e.Category))
+	}
+	return b
+}
+
+func appendLenString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendContentString(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, 0)
+	}
+	return appendLenString(append(b, 1), *s)
+}
+
+func appendContentFloat(b []byte, f *float64) []byte {
+	if f == nil {
+		return append(b, 0)
+	}
+	return binary.LittleEndian.AppendUint64(append(b, 1), math.Float64bits(*f))
+}
+
+func appendContentBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// eventIDLen is the length of an id with a 6-character icao24 and a 10-digit last contact.
+const eventIDLen = 6 + 1 + 10 + 1 + 16
 
 // Transform turns the states of one snapshot into events. It is pure: the snapshot time comes in
 // with the snapshot. Events share the states' nullable values (no copies are made). It allocates
@@ -62,19 +159,16 @@ func Transform(snap opensky.Snapshot) []Event {
 	var callsigns []string
 	// All event ids are written to one buffer, and each event's is a substring of it: a Builder's
 	// String does not copy, and what it has returned stays unchanged as it grows. The size is for
-	// icao24, '-' and a 10-digit unix time; should that be short, the Builder grows and the ids
-	// written so far stay in the old buffer.
+	// eventIDLen; should that be short, the Builder grows and the ids written so far stay in the
+	// old buffer.
 	var ids strings.Builder
-	ids.Grow(len(snap.States) * (6 + 1 + 10))
-	var digits [20]byte
+	ids.Grow(len(snap.States) * eventIDLen)
+	// One buffer for an id and one for the fields it is made of (appendContent), each reused;
+	// 256 bytes hold a state's fields unless its strings are unusually long.
+	idBuf, scratch := make([]byte, 0, 64), make([]byte, 0, 256)
 	for i := range snap.States {
 		s := &snap.States[i]
 		e := &events[i]
-		start := ids.Len()
-		ids.WriteString(s.ICAO24)
-		ids.WriteByte('-')
-		ids.Write(strconv.AppendInt(digits[:0], s.LastContact, 10))
-		e.EventID = ids.String()[start:]
 		e.SnapshotTime = snapTime
 		e.ICAO24 = s.ICAO24
 		// OpenSky pads callsigns with spaces; an empty one becomes null.
@@ -109,6 +203,11 @@ func Transform(snap opensky.Snapshot) []Event {
 		e.SPI = s.SPI
 		e.PositionSource = s.PositionSource
 		e.Category = s.Category
+		// The id is made of the event's fields, so it comes last.
+		start := ids.Len()
+		idBuf = appendEventID(idBuf[:0], e, scratch)
+		ids.Write(idBuf)
+		e.EventID = ids.String()[start:]
 	}
 	return events
 }

@@ -32,7 +32,8 @@ func TestTransform(t *testing.T) {
 		absent []string
 	}{
 		{"full state", nil, map[string]any{
-			"event_id": "3c6444-1634471390", "snapshot_time": "2021-10-17T11:49:50Z", "callsign": "DLH9LF",
+			// Pinned: an id must not change between releases, or dedupe fails across a deploy.
+			"event_id": "3c6444-1634471390-fbeeae47c1200944", "snapshot_time": "2021-10-17T11:49:50Z", "callsign": "DLH9LF",
 			"time_position": "2021-10-17T11:49:49Z", "last_contact": "2021-10-17T11:49:50Z",
 			"baro_altitude": 10668.0, "geo_altitude": 10900.4, "position_source": 2.0, "sensors": nil,
 		}, []string{"category"}},
@@ -61,7 +62,7 @@ func TestTransform(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(b.Records) != 1 || b.Records[0].ID != "3c6444-1634471390" || b.Records[0].Key != "3c6444" {
+			if len(b.Records) != 1 || b.Records[0].ID != events[0].EventID || !strings.HasPrefix(b.Records[0].ID, "3c6444-1634471390-") || b.Records[0].Key != "3c6444" {
 				t.Fatalf("records = %+v", b.Records)
 			}
 			body := b.Records[0].Body
@@ -94,13 +95,6 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-func TestEventIDStable(t *testing.T) {
-	a := flight.EventID("3c6444", 1634471390)
-	if a != flight.EventID("3c6444", 1634471390) || a == flight.EventID("3c6444", 1634471391) || a == flight.EventID("3c6445", 1634471390) {
-		t.Errorf("event ids are not a function of icao24 and last_contact")
-	}
-}
-
 // Every event of every recording fits the schema, and the NDJSON buffer holds exactly the records.
 func TestRecordingsEncodeToSchema(t *testing.T) {
 	v, err := schema.NewValidator()
@@ -109,7 +103,7 @@ func TestRecordingsEncodeToSchema(t *testing.T) {
 	}
 	for _, rec := range recordings.States {
 		t.Run(rec.Name, func(t *testing.T) {
-			snap, err := opensky.Decode(recordings.Read(t, "states/"+rec.Name))
+			snap, err := opensky.Decode(recordings.Read(t, "states/"+rec.Name), opensky.LimitsAt(time.Now(), 0))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,12 +143,12 @@ func TestRecordingsEncodeToSchema(t *testing.T) {
 	}
 }
 
-// Event ids cut from Transform's one string are EventID's, whatever the lengths of icao24 and
-// last contact; trimmed callsigns are the states' trimmed.
+// Event ids cut from Transform's one string are EventID's, whatever the lengths of icao24, last
+// contact and the other fields; trimmed callsigns are the states' trimmed.
 func TestTransformEventIDs(t *testing.T) {
 	var states []opensky.State
 	for _, rec := range recordings.States {
-		snap, err := opensky.Decode(recordings.Read(t, "states/"+rec.Name))
+		snap, err := opensky.Decode(recordings.Read(t, "states/"+rec.Name), opensky.LimitsAt(time.Now(), 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +162,7 @@ func TestTransformEventIDs(t *testing.T) {
 	events := flight.Transform(opensky.Snapshot{Time: 1634471390, States: states})
 	for i, s := range states {
 		e := events[i]
-		if want := flight.EventID(s.ICAO24, s.LastContact); e.EventID != want {
+		if want := flight.EventID(&e); e.EventID != want {
 			t.Fatalf("state %d: event id %q, want %q", i, e.EventID, want)
 		}
 		var want *string
@@ -193,5 +187,70 @@ func TestTransformAllocsPerSnapshot(t *testing.T) {
 	snap := opensky.Snapshot{Time: 1634471390, States: states}
 	if n := testing.AllocsPerRun(10, func() { flight.Transform(snap) }); n >= 10 {
 		t.Errorf("Transform of %d states: %v allocations, want fewer than 10", len(states), n)
+	}
+}
+
+// Distinct states get distinct event ids, and one state the same id wherever it is seen: the
+// adversarial run found two states with one icao24 and last_contact but different positions
+// sharing an id, so that dedupe downstream dropped one.
+func TestEventIDsDistinguishStates(t *testing.T) {
+	base := opensky.State{
+		ICAO24: "3c6444", Callsign: ptr("DLH9LF  "), OriginCountry: "Germany",
+		TimePosition: ptr(int64(1634471389)), LastContact: 1634471390,
+		Longitude: ptr(6.1), Latitude: ptr(50.2), BaroAltitude: ptr(10668.0), GeoAltitude: ptr(10900.4),
+		Velocity: ptr(230.5), TrueTrack: ptr(90.1), VerticalRate: ptr(-5.2), Squawk: ptr("1000"), PositionSource: 2,
+	}
+	id := func(snapTime int64, s opensky.State) string {
+		return flight.Transform(opensky.Snapshot{Time: snapTime, States: []opensky.State{s}})[0].EventID
+	}
+	want := id(1634471390, base)
+	if got := id(1634471400, base); got != want {
+		t.Errorf("the same state in a later snapshot: id %q, want %q", got, want)
+	}
+	same := base
+	same.Callsign = ptr("DLH9LF") // the event is the same: callsigns are trimmed
+	if got := id(1634471390, same); got != want {
+		t.Errorf("the same event from a callsign padded otherwise: id %q, want %q", got, want)
+	}
+	seen := map[string]string{want: "base"}
+	for _, tt := range []struct {
+		name   string
+		modify func(s *opensky.State)
+	}{
+		{"longitude", func(s *opensky.State) { s.Longitude = ptr(6.2) }},
+		{"longitude null", func(s *opensky.State) { s.Longitude = nil }},
+		{"longitude -0", func(s *opensky.State) { s.Longitude = ptr(math.Copysign(0, -1)) }},
+		{"longitude 0", func(s *opensky.State) { s.Longitude = ptr(0.0) }},
+		{"latitude", func(s *opensky.State) { s.Latitude = ptr(50.3) }},
+		{"baro_altitude", func(s *opensky.State) { s.BaroAltitude = ptr(10669.0) }},
+		{"geo_altitude", func(s *opensky.State) { s.GeoAltitude = nil }},
+		{"velocity", func(s *opensky.State) { s.Velocity = ptr(230.6) }},
+		{"true_track", func(s *opensky.State) { s.TrueTrack = ptr(90.2) }},
+		{"vertical_rate", func(s *opensky.State) { s.VerticalRate = ptr(5.2) }},
+		{"callsign", func(s *opensky.State) { s.Callsign = ptr("DLH9LG") }},
+		{"callsign null", func(s *opensky.State) { s.Callsign = nil }},
+		{"origin_country", func(s *opensky.State) { s.OriginCountry = "Austria" }},
+		{"time_position", func(s *opensky.State) { s.TimePosition = ptr(int64(1634471388)) }},
+		{"time_position null", func(s *opensky.State) { s.TimePosition = nil }},
+		{"on_ground", func(s *opensky.State) { s.OnGround = true }},
+		{"sensors", func(s *opensky.State) { s.Sensors = []int{1} }},
+		{"sensors empty", func(s *opensky.State) { s.Sensors = []int{} }},
+		{"squawk", func(s *opensky.State) { s.Squawk = ptr("7700") }},
+		{"squawk null", func(s *opensky.State) { s.Squawk = nil }},
+		{"spi", func(s *opensky.State) { s.SPI = true }},
+		{"position_source", func(s *opensky.State) { s.PositionSource = 0 }},
+		{"category", func(s *opensky.State) { s.Category = ptr(0) }},
+		{"country and callsign run together", func(s *opensky.State) { s.Callsign = ptr("DLH9LFG"); s.OriginCountry = "ermany" }},
+	} {
+		s := base
+		tt.modify(&s)
+		got := id(1634471390, s)
+		if other, dup := seen[got]; dup {
+			t.Errorf("%s: id %q, the same as %s's", tt.name, got, other)
+		}
+		seen[got] = tt.name
+		if !strings.HasPrefix(got, "3c6444-1634471390") {
+			t.Errorf("%s: id %q does not start with icao24-last_contact", tt.name, got)
+		}
 	}
 }

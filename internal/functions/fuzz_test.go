@@ -19,7 +19,8 @@ import (
 // /OpenSkyTimer. body is sent as it is; stamp is put as ScheduleStatus.Next into an otherwise
 // well-formed timer invocation with IsPastDue = pastDue. The server never panics (the recoverer
 // would answer 500), answers only 200 or 400 with a JSON invocation response, ticks exactly when
-// it answers 200, and never fails an invocation because of a timestamp.
+// it answers 200 (never for a body that is not exactly one JSON value), and never fails an
+// invocation because of a timestamp.
 func FuzzInvocation(f *testing.F) {
 	for _, s := range []struct {
 		body, stamp string
@@ -35,6 +36,9 @@ func FuzzInvocation(f *testing.F) {
 		{`{}`, "not a time", false},
 		{`{"Data":null,"Metadata":{"sys":{"UtcNow":[1]}}}`, "\x00\"\\", false},
 		{`{"Data":{"timer":{}}} trailing`, "2026-11-27 10:15:00Z", false},
+		{`{"Data":{"timer":{}}}{"Data":{"timer":{}}}`, "2026-11-27T10:15:00Z", false},
+		{`{"Data":{"timer":null}}`, "2026-11-27T10:15:00Z", false},
+		{invocation + "\n", "2026-11-27T10:15:00Z", true},
 		{`hello`, "2026-11-27T10:15:00.123456789Z", false},
 		{``, "1/2/2006 3:04:05 PM -07:00", true},
 	} {
@@ -56,8 +60,10 @@ func FuzzInvocation(f *testing.F) {
 		}
 		// The protocol types agree with the server: a body it took is a timer invocation, and the
 		// tick ran with that timer's IsPastDue.
-		var req functions.InvocationRequest
-		if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err == nil {
+		if code == http.StatusOK && !json.Valid(body) {
+			t.Fatalf("a body that is not one JSON value got 200: %q", body)
+		}
+		if req, err := functions.DecodeInvocation(bytes.NewReader(body)); err == nil {
 			timer, err := req.Timer()
 			_ = req.Sys()
 			if (err == nil) != (code == http.StatusOK) {

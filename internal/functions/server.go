@@ -27,6 +27,13 @@ const MaxBodyBytes = 1 << 20
 // InvocationIDHeader carries the host's invocation id.
 const InvocationIDHeader = "X-Azure-Functions-InvocationId"
 
+// SummaryLogPrefix starts the last Logs entry of a successful tick, which is the tick's summary
+// (the ReturnValue) as JSON. The host writes each Logs entry to Application Insights as a trace
+// whose message is the text alone, so this entry is what makes the summary's fields, such as
+// credits_remaining, queryable there: parse_json(substring(message, strlen(SummaryLogPrefix))).
+// infra/ (the credits alert and the workbook) reads it.
+const SummaryLogPrefix = "tick summary "
+
 // Ticker runs one tick. It returns the summary as far as the tick got, and an error unless every
 // event of the snapshot was published.
 type Ticker interface {
@@ -68,10 +75,8 @@ func handleTimer(logger *slog.Logger, t Ticker) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		log := logger.With(slog.String("function", FunctionName), slog.String("invocation_id", r.Header.Get(InvocationIDHeader)))
 
-		var req InvocationRequest
-		body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		dec := json.NewDecoder(body)
-		if err := dec.Decode(&req); err != nil {
+		req, err := DecodeInvocation(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
 			var mbe *http.MaxBytesError
 			msg := fmt.Sprintf("the body is not a JSON invocation: %v", err)
 			if errors.As(err, &mbe) {
@@ -114,7 +119,11 @@ func handleTimer(logger *slog.Logger, t Ticker) http.HandlerFunc {
 		}
 		line := sum.Line()
 		log.Info(line, attrsAny(sum.LogAttrs())...)
-		writeJSON(w, http.StatusOK, InvocationResponse{Outputs: map[string]any{}, Logs: append([]string{line}, logs...), ReturnValue: sum})
+		logs = append([]string{line}, logs...)
+		if b, err := json.Marshal(sum); err == nil {
+			logs = append(logs, SummaryLogPrefix+string(b))
+		}
+		writeJSON(w, http.StatusOK, InvocationResponse{Outputs: map[string]any{}, Logs: logs, ReturnValue: sum})
 	}
 }
 

@@ -54,7 +54,8 @@ func post(t *testing.T, h http.Handler, path, body string) (*httptest.ResponseRe
 
 func TestTimerInvocation(t *testing.T) {
 	var logs strings.Builder
-	ft := &fakeTicker{sum: tick.Summary{StatesReceived: 5, EventsPublished: 5, Sink: "file", Warnings: []string{"careful"}}}
+	credits := 123
+	ft := &fakeTicker{sum: tick.Summary{StatesReceived: 5, EventsPublished: 5, Sink: "file", CreditsRemaining: &credits, Warnings: []string{"careful"}}}
 	h := functions.NewServer(slog.New(slog.NewTextHandler(&logs, nil)), ft)
 	rec, resp := post(t, h, "/OpenSkyTimer", invocation)
 	if rec.Code != http.StatusOK {
@@ -63,8 +64,18 @@ func TestTimerInvocation(t *testing.T) {
 	if rec.Header().Get("Content-Type") != "application/json" || resp.Outputs == nil {
 		t.Errorf("content type %q outputs %v", rec.Header().Get("Content-Type"), resp.Outputs)
 	}
-	if len(resp.Logs) != 2 || !strings.HasPrefix(resp.Logs[0], "tick ok:") || resp.Logs[1] != "careful" {
+	if len(resp.Logs) != 3 || !strings.HasPrefix(resp.Logs[0], "tick ok:") || resp.Logs[1] != "careful" {
 		t.Errorf("Logs = %q", resp.Logs)
+	}
+	// The last entry is the summary as JSON, what Application Insights queries (infra/ alerts on
+	// credits_remaining).
+	var logged map[string]any
+	last := resp.Logs[len(resp.Logs)-1]
+	if !strings.HasPrefix(last, functions.SummaryLogPrefix) || json.Unmarshal([]byte(strings.TrimPrefix(last, functions.SummaryLogPrefix)), &logged) != nil {
+		t.Fatalf("the last Logs entry %q is not %q followed by JSON", last, functions.SummaryLogPrefix)
+	}
+	if logged["events_published"] != float64(5) || logged["credits_remaining"] != float64(123) {
+		t.Errorf("the logged summary is %v; want events_published 5 and credits_remaining 123", logged)
 	}
 	rv, _ := json.Marshal(resp.ReturnValue)
 	if !strings.Contains(string(rv), `"events_published":5`) {

@@ -5,9 +5,11 @@ package opensky
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sethvargo/go-retry"
@@ -83,6 +86,9 @@ type Options struct {
 	MaxRetryAfter time.Duration
 	// HTTPClient is the transport to use (default: a fresh one with gzip).
 	HTTPClient *http.Client
+	// Logger gets one debug line per request (URL, status, bytes, duration, attempt; never a
+	// token or the secret); nil logs nothing.
+	Logger *slog.Logger
 }
 
 // Client fetches /states/all. It is safe for concurrent use.
@@ -113,7 +119,7 @@ func NewClient(opts Options) *Client {
 			ClientSecret: opts.ClientSecret,
 			TokenURL:     opts.TokenURL,
 			AuthStyle:    oauth2.AuthStyleInParams,
-		}, http: &http.Client{Transport: opts.HTTPClient.Transport, Timeout: opts.RequestTimeout}}
+		}, http: &http.Client{Transport: opts.HTTPClient.Transport, Timeout: opts.RequestTimeout}, log: opts.Logger}
 	}
 	return c
 }
@@ -153,7 +159,7 @@ func (c *Client) States(ctx context.Context, q Query) (Fetched, error) {
 	err := retry.Do(ctx, b, func(ctx context.Context) error {
 		out.Attempts++
 		retryAfter = 0
-		body, remaining, err := c.get(ctx, u)
+		body, remaining, err := c.get(ctx, u, out.Attempts)
 		if err == nil {
 			out.Body, out.Remaining = body, remaining
 			return nil
@@ -219,7 +225,7 @@ func (q Query) values() url.Values {
 	return v
 }
 
-func (c *Client) get(ctx context.Context, u string) ([]byte, int, error) {
+func (c *Client) get(ctx context.Context, u string, attempt int) ([]byte, int, error) {
 	if c.opts.RequestTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.opts.RequestTimeout)
@@ -238,9 +244,12 @@ func (c *Client) get(ctx context.Context, u string) ([]byte, int, error) {
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
+	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, -1, fmt.Errorf("GET %s: %w", redact(u), unwrapURLError(err))
+		err = fmt.Errorf("GET %s: %w%s", redact(u), unwrapURLError(err), networkHint(c.http, req.URL, "OPENSKY_BASE_URL", err))
+		c.logRequest(ctx, u, attempt, 0, 0, start, err)
+		return nil, -1, err
 	}
 	defer resp.Body.Close()
 	remaining := -1
@@ -254,10 +263,15 @@ func (c *Client) get(ctx context.Context, u string) ([]byte, int, error) {
 		if s, err := strconv.ParseFloat(resp.Header.Get("X-Rate-Limit-Retry-After-Seconds"), 64); err == nil && s > 0 {
 			e.RetryAfter = time.Duration(s * float64(time.Second))
 		}
+		c.logRequest(ctx, u, attempt, resp.StatusCode, len(snippet), start, nil)
+		if resp.StatusCode == http.StatusNotFound {
+			return nil, remaining, fmt.Errorf("GET %s: %w; %s", redact(u), e, notFoundHint(c.opts.BaseURL))
+		}
 		return nil, remaining, e
 	}
 	// The transport undoes gzip itself (it asked for it); cap what it hands us.
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	c.logRequest(ctx, u, attempt, resp.StatusCode, len(body), start, err)
 	if err != nil {
 		return nil, remaining, fmt.Errorf("reading OpenSky answer after %d bytes: %w", len(body), err)
 	}
@@ -265,6 +279,70 @@ func (c *Client) get(ctx context.Context, u string) ([]byte, int, error) {
 		return nil, remaining, &Error{Status: resp.StatusCode, Remaining: remaining, TooLarge: true}
 	}
 	return body, remaining, nil
+}
+
+// logRequest writes the debug line of one request. u holds no secret (the token travels in a
+// header); any user info in it is masked all the same.
+func (c *Client) logRequest(ctx context.Context, u string, attempt, status, bytes int, start time.Time, err error) {
+	log := c.opts.Logger
+	if log == nil || !log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	if pu, perr := url.Parse(u); perr == nil {
+		u = pu.Redacted()
+	}
+	attrs := []slog.Attr{slog.String("url", u), slog.Int("attempt", attempt), slog.Int("status", status),
+		slog.Int("bytes", bytes), slog.Duration("duration", time.Since(start))}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	log.LogAttrs(ctx, slog.LevelDebug, "opensky request", attrs...)
+}
+
+// notFoundHint says what a 404 most likely means: a base URL without OpenSky's /api root.
+func notFoundHint(base string) string {
+	if !strings.HasSuffix(base, "/api") {
+		return fmt.Sprintf("OPENSKY_BASE_URL=%s does not end in /api, where OpenSky's REST API is (the default is %s)", base, "https://opensky-network.org/api")
+	}
+	return "check OPENSKY_BASE_URL=" + base
+}
+
+// networkHint is a sentence, starting with "; ", on what to check when a request to target got
+// no HTTP answer at all; setting is the one that holds target's URL. Empty when there is nothing
+// useful to say.
+func networkHint(hc *http.Client, target *url.URL, setting string, err error) string {
+	var proxy *url.URL
+	if t, ok := hc.Transport.(*http.Transport); ok && t.Proxy != nil {
+		proxy, _ = t.Proxy(&http.Request{URL: target})
+	}
+	viaProxy := ""
+	if proxy != nil {
+		viaProxy = fmt.Sprintf(" (requests go through the proxy %s, from HTTPS_PROXY/HTTP_PROXY; NO_PROXY exempts hosts)", proxy.Redacted())
+	}
+	var (
+		oe  *net.OpError
+		dns *net.DNSError
+		ne  net.Error
+		cv  *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &oe) && oe.Op == "proxyconnect":
+		return fmt.Sprintf("; hint: the proxy could not be reached%s: check HTTPS_PROXY, or unset it to connect directly", viaProxy)
+	case errors.As(err, &dns) && dns.IsNotFound:
+		return fmt.Sprintf("; hint: the host name %s does not resolve: check %s, and this machine's network and DNS%s", dns.Name, setting, viaProxy)
+	case errors.As(err, &dns):
+		return fmt.Sprintf("; hint: looking up %s failed: check this machine's network and DNS%s", dns.Name, viaProxy)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("; hint: nothing listens at %s: check the host and port in %s%s", target.Host, setting, viaProxy)
+	case errors.As(err, &cv):
+		return fmt.Sprintf("; hint: the server's TLS certificate is not trusted: a proxy that inspects TLS needs its CA certificate in this machine's trust store%s", viaProxy)
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("; hint: no answer in time (OPENSKY_REQUEST_TIMEOUT): a firewall may block outbound HTTPS (set HTTPS_PROXY if you must use a proxy), "+
+			"OpenSky may be slow, or it may block this address (it blocks some cloud providers', Azure's included); check %s%s", setting, viaProxy)
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Sprintf("; hint: the connection was cut: OpenSky blocks some cloud providers' addresses (Azure's included), and a proxy or firewall may cut connections too%s", viaProxy)
+	}
+	return viaProxy
 }
 
 // Error is an answer from OpenSky other than 200 OK, or one too large to take.
@@ -389,8 +467,11 @@ func redact(u string) string {
 type tokens struct {
 	cfg  clientcredentials.Config
 	http *http.Client
+	log  *slog.Logger // nil logs nothing
 	mu   sync.Mutex
-	src  oauth2.TokenSource
+	// lastExpiry is the expiry of the last token handed out: a new one means a new fetch.
+	lastExpiry time.Time
+	src        oauth2.TokenSource
 }
 
 // TokenError is a failure to get an access token. It never holds the client secret.
@@ -423,6 +504,7 @@ func (t *tokens) token(ctx context.Context) (string, error) {
 	src := t.src
 	t.mu.Unlock()
 
+	start := time.Now()
 	type result struct {
 		tok *oauth2.Token
 		err error
@@ -440,12 +522,37 @@ func (t *tokens) token(ctx context.Context) (string, error) {
 			var re *oauth2.RetrieveError
 			if errors.As(r.err, &re) && re.Response != nil {
 				st := re.Response.StatusCode
+				t.logFetch(ctx, start, fmt.Errorf("HTTP %d", st))
 				return "", &TokenError{Status: st, Transient: st >= 500 || st == http.StatusTooManyRequests, Err: errors.New(http.StatusText(st))}
 			}
-			return "", &TokenError{Transient: true, Err: unwrapURLError(stripSecret(r.err, t.cfg.ClientSecret))}
+			err := unwrapURLError(stripSecret(r.err, t.cfg.ClientSecret))
+			if tu, perr := url.Parse(t.cfg.TokenURL); perr == nil {
+				err = fmt.Errorf("%w%s", err, networkHint(t.http, tu, "OPENSKY_TOKEN_URL", err))
+			}
+			t.logFetch(ctx, start, err)
+			return "", &TokenError{Transient: true, Err: err}
+		}
+		t.mu.Lock()
+		fresh := !r.tok.Expiry.Equal(t.lastExpiry)
+		t.lastExpiry = r.tok.Expiry
+		t.mu.Unlock()
+		if fresh { // the token source fetched it now, rather than reusing the cached one
+			t.logFetch(ctx, start, nil)
 		}
 		return r.tok.AccessToken, nil
 	}
+}
+
+// logFetch writes the debug line of one token request. It names the token endpoint, never the secret or the token.
+func (t *tokens) logFetch(ctx context.Context, start time.Time, err error) {
+	if t.log == nil || !t.log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("url", t.cfg.TokenURL), slog.Duration("duration", time.Since(start))}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	t.log.LogAttrs(ctx, slog.LevelDebug, "opensky token", attrs...)
 }
 
 func (t *tokens) reset() {

@@ -9,6 +9,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -92,13 +94,68 @@ func (r Rejection) String() string {
 // ErrEnvelope marks an answer whose outer object is broken; such a snapshot must not be published.
 var ErrEnvelope = errors.New("OpenSky answer is not a /states/all snapshot")
 
+// ErrTooManyStates marks an answer with more states than Limits.MaxStates allows.
+var ErrTooManyStates = errors.New("OpenSky answer has too many states")
+
+// Limits bound what Decode takes. The zero value takes no time at all: use LimitsAt.
+type Limits struct {
+	// Earliest and Latest bound every time in an answer (the snapshot's, time_position and
+	// last_contact), in unix seconds. A snapshot time out of range fails the answer; a state's
+	// time out of range rejects that state.
+	Earliest, Latest int64
+	// MaxStates is the most state vectors an answer may hold (rejected ones count too); more
+	// fail the answer with ErrTooManyStates as soon as the decoder reaches one past it. 0 means
+	// no cap.
+	MaxStates int
+}
+
+// EarliestTime is the earliest time an answer may hold. OpenSky began in 2013; a time before
+// 2000 is a broken value, not history. schema/event.schema.json says the same in its patterns
+// (a test holds them together).
+var EarliestTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// MaxAhead is how far past the host's clock a time may be: clocks disagree by seconds, not a day.
+const MaxAhead = 24 * time.Hour
+
+// LimitsAt returns the Limits of an answer read at now: every time from EarliestTime to now plus
+// MaxAhead, and at most maxStates states (0: no cap). Decode is pure, so now comes from the caller.
+func LimitsAt(now time.Time, maxStates int) Limits {
+	return Limits{Earliest: EarliestTime.Unix(), Latest: now.Add(MaxAhead).Unix(), MaxStates: maxStates}
+}
+
+// unixTime reads x as unix seconds, dropping a fraction as OpenSky's whole seconds never have
+// one, and reports whether it is within the limits.
+func (l Limits) unixTime(x float64) (int64, bool) {
+	t := math.Trunc(x)
+	if !(t >= float64(l.Earliest) && t <= float64(l.Latest)) {
+		return 0, false
+	}
+	return int64(t), true
+}
+
+// timeRange says which times the limits take, for a message.
+func (l Limits) timeRange() string {
+	return fmt.Sprintf("unix seconds from %d (%s) to %d (%s)", l.Earliest, formatUnix(l.Earliest), l.Latest, formatUnix(l.Latest))
+}
+
+func formatUnix(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
+
+// tooManyStates is the error of an answer past Limits.MaxStates.
+type tooManyStates int
+
+func (e tooManyStates) Error() string {
+	return fmt.Sprintf("it has more than %d states, the most this handler takes", int(e))
+}
+
 // decodeOptions: OpenSky's strings are taken as sent, even with a stray invalid byte, rather than
 // failing a whole snapshot over one callsign.
 var decodeOptions = jsontext.AllowInvalidUTF8(true)
 
-// Decode decodes a /states/all answer. A broken envelope (not JSON, no time, states not an array)
-// is an error wrapping ErrEnvelope. A state that does not fit the documented vector is left out
-// and listed in Rejected with its reason; the other states are kept.
+// Decode decodes a /states/all answer within lim. A broken envelope (not JSON, no time or one out
+// of lim's range, states not an array) is an error wrapping ErrEnvelope, and more states than
+// lim.MaxStates one wrapping ErrTooManyStates. A state that does not fit the documented vector
+// (or has a time out of range) is left out and listed in Rejected with its reason; the other
+// states are kept.
 //
 // Ordinary answers take a fast path (decodeFast, scan.go): a byte scanner for exactly the shape
 // OpenSky sends, with allocations per snapshot rather than per state. At the first thing out of
@@ -106,21 +163,25 @@ var decodeOptions = jsontext.AllowInvalidUTF8(true)
 // JSON) it gives up, and the whole body is decoded again by the reference decoder
 // (decodeTokens), which alone writes rejections and errors; both give the same Snapshot for what
 // the fast path takes.
-func Decode(body []byte) (Snapshot, error) {
-	if snap, ok := decodeFast(body); ok {
+func Decode(body []byte, lim Limits) (Snapshot, error) {
+	if snap, ok := decodeFast(body, lim); ok {
 		return snap, nil
 	}
-	return decodeTokens(body)
+	return decodeTokens(body, lim)
 }
 
 // decodeTokens is the reference decoder. It reads the answer as a stream of JSON tokens
 // (jsontext, the tokenizer of encoding/json/v2) straight into State values: no tree of
 // interfaces per state, and nullable fields point into a few slabs allocated per snapshot rather
 // than one allocation each.
-func decodeTokens(body []byte) (Snapshot, error) {
-	d := &decoder{dec: jsontext.NewDecoder(bytes.NewReader(body), decodeOptions), body: body}
+func decodeTokens(body []byte, lim Limits) (Snapshot, error) {
+	d := &decoder{dec: jsontext.NewDecoder(bytes.NewReader(body), decodeOptions), body: body, lim: lim}
 	snap, err := d.snapshot()
 	if err != nil {
+		var tm tooManyStates
+		if errors.As(err, &tm) {
+			return Snapshot{}, fmt.Errorf("%w: %v", ErrTooManyStates, tm)
+		}
 		return Snapshot{}, fmt.Errorf("%w: %s", ErrEnvelope, describeJSONError(body, err))
 	}
 	return snap, nil
@@ -134,6 +195,7 @@ func (e envelopeError) Error() string { return string(e) }
 type decoder struct {
 	dec  *jsontext.Decoder
 	body []byte
+	lim  Limits
 	// Slabs that nullable fields point into, and repeated strings (countries, squawks) shared.
 	floats []float64
 	ints   []int64
@@ -166,11 +228,12 @@ func (d *decoder) snapshot() (Snapshot, error) {
 			if err != nil {
 				return Snapshot{}, err
 			}
-			t, ok := parseNumber(v)
-			if !ok || t < 0 || t != math.Trunc(t) {
-				return Snapshot{}, envelopeError(fmt.Sprintf("\"time\" is %s, not unix seconds", describe(v)))
+			x, ok := parseNumber(v)
+			t, inRange := d.lim.unixTime(x)
+			if !ok || x != math.Trunc(x) || !inRange {
+				return Snapshot{}, envelopeError(fmt.Sprintf("\"time\" is %s, not the snapshot's time in whole %s", describe(v), d.lim.timeRange()))
 			}
-			snap.Time, haveTime = int64(t), true
+			snap.Time, haveTime = t, true
 		case "states":
 			haveState = true
 			if err := d.states(&snap); err != nil {
@@ -203,6 +266,16 @@ func (d *decoder) snapshot() (Snapshot, error) {
 // bytesPerState is about what one state vector takes in an answer; it sizes the slabs.
 const bytesPerState = 130
 
+// slabStates is how many states the slabs are sized for: as many as the body could hold at
+// bytesPerState each, but no more than the limits allow.
+func slabStates(bodyLen int, lim Limits) int {
+	n := bodyLen/bytesPerState + 1
+	if lim.MaxStates > 0 {
+		n = min(n, lim.MaxStates+1)
+	}
+	return n
+}
+
 // internHint sizes the map of repeated strings: a world snapshot has about 150 origin countries.
 // A smaller answer gets a map no larger than its states (a map for 256 costs more than decoding a
 // few states).
@@ -224,13 +297,16 @@ func (d *decoder) states(snap *Snapshot) error {
 	if _, err := d.dec.ReadToken(); err != nil {
 		return err
 	}
-	n := len(d.body)/bytesPerState + 1
+	n := slabStates(len(d.body), d.lim)
 	snap.States = make([]State, 0, n)
 	d.floats = make([]float64, 0, n*7)
 	d.ints = make([]int64, 0, n*2)
 	d.strs = make([]string, 0, n)
 	d.intern = make(map[string]string, min(n, internHint))
 	for i := 0; d.dec.PeekKind() != ']'; i++ {
+		if d.lim.MaxStates > 0 && i == d.lim.MaxStates {
+			return tooManyStates(d.lim.MaxStates)
+		}
 		st, rej, err := d.state()
 		if err != nil {
 			return err
@@ -275,7 +351,11 @@ func (d *decoder) state() (State, *Rejection, error) {
 		return State{}, nil, err
 	}
 	if n != baseFields && n != extendedFields {
-		return State{}, &Rejection{ICAO24: s.ICAO24, Field: "state", Reason: fmt.Sprintf("has %d fields, want %d (or %d with extended=1)", n, baseFields, extendedFields)}, nil
+		id := s.ICAO24
+		if !isICAO24(id) {
+			id = ""
+		}
+		return State{}, &Rejection{ICAO24: id, Field: "state", Reason: fmt.Sprintf("has %d fields, want %d (or %d with extended=1)", n, baseFields, extendedFields)}, nil
 	}
 	if f.err == nil {
 		if s.Longitude != nil && (*s.Longitude < -180 || *s.Longitude > 180) {
@@ -304,7 +384,7 @@ func (f *fieldDecoder) field(s *State, idx int, v jsontext.Value) {
 	case idxICAO24:
 		s.ICAO24 = f.str(idx, v, false)
 		if f.err == nil && !isICAO24(s.ICAO24) {
-			f.reject(idx, fmt.Sprintf("%q is not six hex digits", s.ICAO24))
+			f.reject(idx, quoteClipped(s.ICAO24)+" is not six hex digits")
 		}
 	case idxCallsign:
 		s.Callsign = f.optStr(idx, v, false)
@@ -426,7 +506,7 @@ func (f *fieldDecoder) optInt(idx int, v jsontext.Value, lo, hi int64) *int64 {
 	case '0':
 		x, _ := parseNumber(v)
 		if x != math.Trunc(x) || x < float64(lo) || x > float64(hi) {
-			f.reject(idx, fmt.Sprintf("%s is not a whole number from %d to %d", v, lo, hi))
+			f.reject(idx, fmt.Sprintf("%s is not a whole number from %d to %d", clip(string(v)), lo, hi))
 			return nil
 		}
 		f.d.ints = append(f.d.ints, int64(x))
@@ -443,11 +523,12 @@ func (f *fieldDecoder) optUnix(idx int, v jsontext.Value) *int64 {
 		return nil
 	case '0':
 		x, _ := parseNumber(v)
-		if x < 0 || x > 1<<40 {
-			f.reject(idx, fmt.Sprintf("%s is not unix seconds", v))
+		t, ok := f.d.lim.unixTime(x)
+		if !ok {
+			f.reject(idx, fmt.Sprintf("%s is not a time in %s", clip(string(v)), f.d.lim.timeRange()))
 			return nil
 		}
-		f.d.ints = append(f.d.ints, int64(x))
+		f.d.ints = append(f.d.ints, t)
 		return &f.d.ints[len(f.d.ints)-1]
 	}
 	f.wrongType(idx, v, "unix seconds or null")
@@ -511,13 +592,41 @@ func describe(v jsontext.Value) string {
 		s, _ := jsontext.AppendUnquote(nil, v)
 		return kind(string(s))
 	case '0':
-		return "the number " + string(v)
+		return "the number " + clip(string(v))
 	case '[':
 		return "an array"
 	case '{':
 		return "an object"
 	}
 	return "invalid JSON"
+}
+
+// maxQuoted bounds how much of an offending value a message quotes: an answer may hold values of
+// megabytes, and each message is logged and sent back to the Functions host.
+const maxQuoted = 64
+
+// clip returns s, or its first maxQuoted bytes (cut at a character's start) and how long it was.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:clipAt(s)], len(s))
+}
+
+// quoteClipped quotes s as %q does, clipped as clip does.
+func quoteClipped(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:clipAt(s)], len(s))
+}
+
+func clipAt(s string) int {
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return cut
 }
 
 func isICAO24(s string) bool {

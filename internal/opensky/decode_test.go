@@ -15,7 +15,7 @@ func TestDecodeRecordings(t *testing.T) {
 	for _, rec := range recordings.States {
 		t.Run(rec.Name, func(t *testing.T) {
 			body := recordings.Read(t, "states/"+rec.Name)
-			snap, err := opensky.Decode(body)
+			snap, err := opensky.Decode(body, live())
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -76,7 +76,7 @@ func TestDecodeMalformed(t *testing.T) {
 	}
 	for file, field := range want {
 		t.Run(file, func(t *testing.T) {
-			snap, err := opensky.Decode(recordings.Read(t, "malformed/"+file))
+			snap, err := opensky.Decode(recordings.Read(t, "malformed/"+file), live())
 			if err != nil {
 				t.Fatalf("a bad state must not fail the envelope: %v", err)
 			}
@@ -171,7 +171,7 @@ func TestDecodeQuirks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := opensky.Decode([]byte(tt.body))
+			s, err := opensky.Decode([]byte(tt.body), opensky.Wide)
 			if err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -195,7 +195,7 @@ func TestDecodeBrokenEnvelope(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := opensky.Decode([]byte(tt.body))
+			_, err := opensky.Decode([]byte(tt.body), opensky.Wide)
 			if !errors.Is(err, opensky.ErrEnvelope) {
 				t.Fatalf("err = %v, want ErrEnvelope", err)
 			}

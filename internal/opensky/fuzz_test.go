@@ -3,8 +3,6 @@ package opensky_test
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,10 +25,16 @@ const seedStates = 40
 
 // FuzzDecode: Decode never panics, and every state of an accepted answer either decodes into a
 // state within the documented ranges or is rejected with a field name and a reason. A broken
-// envelope is an ErrEnvelope and yields nothing, so no part of it can be published.
+// envelope is an ErrEnvelope and yields nothing, so no part of it can be published. No message is
+// longer than maxReason, whatever the answer holds. The events
+// an accepted answer yields all fit the schema, and share an id only if they are the same event
+// (checkEvents).
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		`{"time":1518552809,"states":null}`,
+		`{"time":1e19,"states":[]}`,
+		`{"time":1634471390,"states":[["3c6444","DLH9LF  ","Germany",1634471389,1634471390,6.1,50.2,10668,false,230.5,90.1,-5.2,null,10900.4,"1000",false,0],["3c6444","DLH9LF","Germany",1634471389,1634471390,6.2,50.2,10668,false,230.5,90.1,-5.2,null,10900.4,"1000",false,0],["3c6444","DLH9LF","Germany",1634471389,1634471390,6.1,50.2,10668,false,230.5,90.1,-5.2,null,10900.4,"1000",false,0]]}`,
+		`{"time":1634471390,"states":[["3c6444","DLH9LF  ","Germany",1099511627776,1099511627776,6.1,50.2,10668,false,230.5,90.1,-5.2,null,10900.4,"1000",false,0,3]]}`,
 		`{"time":1518552809,"states":[]}`,
 		`{"time":1634471390,"states":[["3c6444","DLH9LF  ","Germany",1634471389,1634471390,6.1,50.2,10668,false,230.5,90.1,-5.2,null,10900.4,"1000",false,0,3]]}`,
 		`{"time":1634471390,"states":[["3c6444",null,"Germany",null,1634471390,null,null,-30,true,0,null,null,[1,2],null,null,false,2]]}`,
@@ -47,7 +51,7 @@ func FuzzDecode(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, body []byte) {
-		snap, err := opensky.Decode(body)
+		snap, err := opensky.Decode(body, fuzzLimits)
 		if err != nil {
 			if !errors.Is(err, opensky.ErrEnvelope) {
 				t.Fatalf("error %q does not wrap ErrEnvelope", err)
@@ -55,8 +59,8 @@ func FuzzDecode(f *testing.F) {
 			if snap.States != nil || snap.Rejected != nil || snap.Time != 0 {
 				t.Fatalf("a refused answer still yielded %d states and %d rejections", len(snap.States), len(snap.Rejected))
 			}
-			if err.Error() == "" {
-				t.Fatal("empty error text")
+			if err.Error() == "" || len(err.Error()) > maxReason {
+				t.Fatalf("error text of %d bytes: %.300q", len(err.Error()), err)
 			}
 			return
 		}
@@ -71,8 +75,8 @@ func FuzzDecode(f *testing.F) {
 		if got := len(snap.States) + len(snap.Rejected); got != len(generic.States) {
 			t.Fatalf("%d decoded + %d rejected, but the answer has %d states", len(snap.States), len(snap.Rejected), len(generic.States))
 		}
-		if snap.Time < 0 {
-			t.Fatalf("snapshot time %d", snap.Time)
+		if snap.Time < fuzzLimits.Earliest || snap.Time > fuzzLimits.Latest {
+			t.Fatalf("snapshot time %d out of range", snap.Time)
 		}
 
 		prev := -1
@@ -86,6 +90,9 @@ func FuzzDecode(f *testing.F) {
 			}
 			if strings.TrimSpace(r.Reason) == "" {
 				t.Fatalf("rejection without a reason: %+v", r)
+			}
+			if len(r.String()) > maxReason {
+				t.Fatalf("rejection text of %d bytes: %.300q", len(r.String()), r.String())
 			}
 			if !strings.Contains(r.String(), r.Field) {
 				t.Fatalf("rejection text %q lacks the field", r.String())
@@ -104,32 +111,25 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("state %d: position_source %d accepted", i, s.PositionSource)
 			case s.Category != nil && (*s.Category < 0 || *s.Category > 20):
 				t.Fatalf("state %d: category %d accepted", i, *s.Category)
-			case s.LastContact < 0 || (s.TimePosition != nil && *s.TimePosition < 0):
-				t.Fatalf("state %d: negative unix time accepted", i)
+			case s.LastContact < fuzzLimits.Earliest || s.LastContact > fuzzLimits.Latest:
+				t.Fatalf("state %d: last_contact %d accepted", i, s.LastContact)
+			case s.TimePosition != nil && (*s.TimePosition < fuzzLimits.Earliest || *s.TimePosition > fuzzLimits.Latest):
+				t.Fatalf("state %d: time_position %d accepted", i, *s.TimePosition)
 			}
+		}
+		if err := checkEvents(snap); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
 
 // recordingSeeds returns the recorded answers (states/ and malformed/) as seeds, the large ones cut
-// to their first seedStates states. Without the recordings the fuzz target still runs, on the
-// hand-written seeds only: it must not be skipped as the tests that need the recordings are.
+// to their first seedStates states.
 func recordingSeeds(f *testing.F) [][]byte {
-	probe := &skipProbe{TB: f}
-	dir := recordings.Dir(probe)
-	if probe.skipped {
-		f.Logf("no recordings to seed from: %s", probe.reason)
-		return nil
-	}
 	var seeds [][]byte
-	for _, pattern := range []string{"states/*.json", "malformed/*.json"} {
-		files, _ := filepath.Glob(filepath.Join(dir, pattern))
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				f.Fatalf("reading recording: %v", err)
-			}
-			seeds = append(seeds, shrink(f, b))
+	for _, dir := range []string{"states", "malformed"} {
+		for _, name := range recordings.Names(f, dir) {
+			seeds = append(seeds, shrink(f, recordings.Read(f, dir+"/"+name)))
 		}
 	}
 	return seeds
@@ -150,16 +150,4 @@ func shrink(f *testing.F, b []byte) []byte {
 		f.Fatal(err)
 	}
 	return out
-}
-
-// skipProbe lets recordings.Dir say "not found" without skipping the fuzz target.
-type skipProbe struct {
-	testing.TB
-	skipped bool
-	reason  string
-}
-
-func (p *skipProbe) Skipf(format string, args ...any) {
-	p.skipped = true
-	p.reason = strings.TrimSpace(strings.SplitN(format, ":", 2)[0])
 }

@@ -20,13 +20,13 @@ import (
 // point into slabs as in the reference; countries are interned as there, squawks too (the usual
 // four octal digits from one table shared by all snapshots, so that ~2,400 distinct squawks in a
 // world snapshot cost no allocation each).
-func decodeFast(body []byte) (Snapshot, bool) {
+func decodeFast(body []byte, lim Limits) (Snapshot, bool) {
 	if uint64(len(body)) > math.MaxUint32 { // arena offsets are uint32
 		return Snapshot{}, false
 	}
 	var (
 		snap                 Snapshot
-		d                    fastDecoder
+		d                    = fastDecoder{lim: lim}
 		haveTime, haveStates bool
 	)
 	b := body
@@ -42,13 +42,16 @@ func decodeFast(body []byte) (Snapshot, bool) {
 			if i = colon(b, i+len(`"time"`)); i < 0 {
 				return Snapshot{}, false
 			}
-			var t float64
-			// As the reference: whole, not negative; and past 2^53 it is no time, so leave the
-			// conversion of such a value to the reference rather than rely on int64(t) agreeing.
-			if t, i = scanNumber(b, i); i < 0 || t < 0 || t != math.Trunc(t) || t > 1<<53 {
+			var x float64
+			// As the reference: whole, and within the limits.
+			if x, i = scanNumber(b, i); i < 0 || x != math.Trunc(x) {
 				return Snapshot{}, false
 			}
-			snap.Time = int64(t)
+			t, ok := lim.unixTime(x)
+			if !ok {
+				return Snapshot{}, false
+			}
+			snap.Time = t
 		case hasLiteral(b, i, `"states"`) && !haveStates:
 			haveStates = true
 			if i = colon(b, i+len(`"states"`)); i < 0 {
@@ -81,6 +84,7 @@ func decodeFast(body []byte) (Snapshot, bool) {
 
 // fastDecoder holds what decodeFast allocates per snapshot.
 type fastDecoder struct {
+	lim        Limits
 	n          int // the slabs' capacity in states, as the reference sizes them
 	floats     []float64
 	ints       []int64
@@ -98,7 +102,7 @@ func (d *fastDecoder) states(b []byte, i int, snap *Snapshot) int {
 	if i >= len(b) || b[i] != '[' {
 		return -1
 	}
-	n := len(b)/bytesPerState + 1
+	n := slabStates(len(b), d.lim)
 	d.n = n
 	snap.States = make([]State, 0, n)
 	d.floats = make([]float64, 0, n*7)
@@ -112,8 +116,8 @@ func (d *fastDecoder) states(b []byte, i int, snap *Snapshot) int {
 		return i + 1
 	}
 	for {
-		if i >= len(b) || b[i] != '[' {
-			return -1
+		if i >= len(b) || b[i] != '[' || len(snap.States) == d.lim.MaxStates && d.lim.MaxStates > 0 {
+			return -1 // past MaxStates: the reference says so
 		}
 		d.offs = append(d.offs, uint32(len(d.arena)))
 		if len(snap.States) < cap(snap.States) {
@@ -198,20 +202,19 @@ func (d *fastDecoder) state(b []byte, i int, s *State) int {
 	if b[i] == 'n' {
 		i = null(b, i)
 	} else {
-		var x float64
-		if x, i = scanUnix(b, i); i >= 0 {
-			d.ints = append(d.ints, int64(x))
+		var t int64
+		if t, i = d.scanUnix(b, i); i >= 0 {
+			d.ints = append(d.ints, t)
 			s.TimePosition = &d.ints[len(d.ints)-1]
 		}
 	}
 	if i = comma(b, i); i < 0 {
 		return -1
 	}
-	var x float64
-	if x, i = scanUnix(b, i); i < 0 {
+	if s.LastContact, i = d.scanUnix(b, i); i < 0 {
 		return -1
 	}
-	s.LastContact = int64(x)
+	var x float64
 
 	// longitude, latitude (in range, as decoder.state checks), baro_altitude.
 	if s.Longitude, i = d.optFloat(b, comma(b, i)); i < 0 ||
@@ -443,14 +446,18 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-// scanUnix reads unix seconds as optUnix takes them (not null): from 0 to 2^40, any fraction
-// to be dropped by the caller.
-func scanUnix(b []byte, i int) (float64, int) {
+// scanUnix reads unix seconds as optUnix takes them (not null): within the limits, any fraction
+// dropped.
+func (d *fastDecoder) scanUnix(b []byte, i int) (int64, int) {
 	x, i := scanNumber(b, i)
-	if i < 0 || x < 0 || x > 1<<40 {
+	if i < 0 {
 		return 0, -1
 	}
-	return x, i
+	t, ok := d.lim.unixTime(x)
+	if !ok {
+		return 0, -1
+	}
+	return t, i
 }
 
 // pow10 holds the powers of ten that a float64 holds exactly.

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -18,21 +16,14 @@ import (
 
 // The fast path must take every recorded answer, and give what the reference decoder gives.
 func TestDecodeFastRecordings(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(recordings.Dir(t), "states", "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no recordings under states/")
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			body, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fast, ok := opensky.DecodeFast(body)
+	for _, name := range recordings.Names(t, "states") {
+		t.Run(name, func(t *testing.T) {
+			body := recordings.Read(t, "states/"+name)
+			fast, ok := opensky.DecodeFast(body, opensky.Wide)
 			if !ok {
 				t.Fatal("the fast path gave up on a recorded answer")
 			}
-			ref, err := opensky.DecodeTokens(body)
+			ref, err := opensky.DecodeTokens(body, opensky.Wide)
 			if err != nil {
 				t.Fatalf("reference decoder: %v", err)
 			}
@@ -46,17 +37,10 @@ func TestDecodeFastRecordings(t *testing.T) {
 // Each malformed recording has a state to reject: the fast path leaves it to the reference, and
 // Decode gives what the reference gives.
 func TestDecodeFastMalformed(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(recordings.Dir(t), "malformed", "*.json"))
-	if len(files) == 0 {
-		t.Fatal("no recordings under malformed/")
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			body, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, ok := opensky.DecodeFast(body); ok {
+	for _, name := range recordings.Names(t, "malformed") {
+		t.Run(name, func(t *testing.T) {
+			body := recordings.Read(t, "malformed/"+name)
+			if _, ok := opensky.DecodeFast(body, opensky.Wide); ok {
 				t.Error("the fast path took an answer with a state to reject")
 			}
 			checkSameAsReference(t, body)
@@ -158,12 +142,12 @@ func TestDecodeFastCases(t *testing.T) {
 	for _, tt := range fastCases {
 		t.Run(tt.name, func(t *testing.T) {
 			body := []byte(tt.body)
-			fast, ok := opensky.DecodeFast(body)
+			fast, ok := opensky.DecodeFast(body, opensky.Wide)
 			if ok != tt.fast {
 				t.Fatalf("fast path took it: %v, want %v", ok, tt.fast)
 			}
 			if ok {
-				ref, err := opensky.DecodeTokens(body)
+				ref, err := opensky.DecodeTokens(body, opensky.Wide)
 				if err != nil {
 					t.Fatalf("the fast path took an answer the reference refuses: %v", err)
 				}
@@ -240,7 +224,8 @@ func TestScanNumber(t *testing.T) {
 }
 
 // FuzzDecodeFast: whatever the fast path takes, the reference decoder takes too, without an
-// error, and decodes to the same Snapshot (floats compared bit for bit). A short input is also
+// error, and decodes to the same Snapshot (floats compared bit for bit); and whatever Decode
+// takes yields only events that fit the schema. A short input is also
 // tried as each field of a state and as the time, where most inputs that are one JSON value get
 // past the envelope and reach the field rules.
 func FuzzDecodeFast(f *testing.F) {
@@ -249,7 +234,7 @@ func FuzzDecodeFast(f *testing.F) {
 	}
 	for _, s := range []string{
 		"null", "true", "false", "0", "-0", "-0.0", "1e5", "1E-2", "0.1", "-96.1886", "180", "-90.0001",
-		"3", "20", "1.5", "9007199254740993", "1099511627776", `""`, `"abc123"`, `"3c6444"`, `"7700"`,
+		"3", "20", "1.5", "9007199254740993", "1099511627776", "946684800", "946684799", "1764331200", "1764331201", "1e19", `""`, `"abc123"`, `"3c6444"`, `"7700"`,
 		`"DLH\u0039LF"`, "[1]", " 1 ", "01",
 	} {
 		f.Add([]byte(s))
@@ -264,10 +249,14 @@ func FuzzDecodeFast(f *testing.F) {
 		}
 		v := string(body)
 		checkFast(t, []byte(`{"time":`+v+`,"states":null}`))
+		checkFast(t, []byte(`{"time":`+v+`,"states":[`+state(nil, baseFields)+`]}`))
+		// A snapshot time that both limits take, so that each field reaches its rules and the
+		// events the schema.
+		const snapTime = `{"time":1634471390,"states":[`
 		for k := range extendedFields {
-			checkFast(t, []byte(`{"time":1,"states":[`+state(map[int]string{k: v}, extendedFields)+`]}`))
+			checkFast(t, []byte(snapTime+state(map[int]string{k: v}, extendedFields)+`]}`))
 			if k < baseFields {
-				checkFast(t, []byte(`{"time":1,"states":[`+state(map[int]string{k: v}, baseFields)+`]}`))
+				checkFast(t, []byte(snapTime+state(map[int]string{k: v}, baseFields)+`]}`))
 			}
 		}
 	})
@@ -275,19 +264,28 @@ func FuzzDecodeFast(f *testing.F) {
 
 const baseFields, extendedFields = 17, 18
 
-// checkFast: if the fast path takes body, the reference gives the same Snapshot and no error.
+// checkFast: under the wide limits and under fuzzLimits, if the fast path takes body, the
+// reference gives the same Snapshot and no error; and what Decode takes under fuzzLimits yields
+// only events that fit the schema (checkEvents).
 func checkFast(t *testing.T, body []byte) {
 	t.Helper()
-	fast, ok := opensky.DecodeFast(body)
-	if !ok {
-		return
+	for _, lim := range []opensky.Limits{opensky.Wide, fuzzLimits} {
+		fast, ok := opensky.DecodeFast(body, lim)
+		if !ok {
+			continue
+		}
+		ref, err := opensky.DecodeTokens(body, lim)
+		if err != nil {
+			t.Fatalf("the fast path took %s, which the reference refuses: %v", quoteShort(body), err)
+		}
+		if d := diffSnapshots(fast, ref); d != "" {
+			t.Fatalf("fast path and reference differ on %s: %s", quoteShort(body), d)
+		}
 	}
-	ref, err := opensky.DecodeTokens(body)
-	if err != nil {
-		t.Fatalf("the fast path took %s, which the reference refuses: %v", quoteShort(body), err)
-	}
-	if d := diffSnapshots(fast, ref); d != "" {
-		t.Fatalf("fast path and reference differ on %s: %s", quoteShort(body), d)
+	if snap, err := opensky.Decode(body, fuzzLimits); err == nil {
+		if err := checkEvents(snap); err != nil {
+			t.Fatalf("%s: %v", quoteShort(body), err)
+		}
 	}
 }
 
@@ -303,8 +301,8 @@ func quoteShort(body []byte) string {
 // included.
 func checkSameAsReference(t *testing.T, body []byte) {
 	t.Helper()
-	got, gotErr := opensky.Decode(body)
-	want, wantErr := opensky.DecodeTokens(body)
+	got, gotErr := opensky.Decode(body, opensky.Wide)
+	want, wantErr := opensky.DecodeTokens(body, opensky.Wide)
 	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 		t.Fatalf("Decode: error %v, reference %v", gotErr, wantErr)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/opensky-eventhubs/handler/internal/flight"
@@ -41,8 +40,8 @@ func openAppend(path string) (appendFile, error) {
 	return os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 }
 
-// NewFile returns a sink appending to path; "-" means standard output (stdout). The folder is
-// created on first publish.
+// NewFile returns a sink appending to path; "-" means standard output (stdout). The path's folder
+// must exist: Check makes sure of it (and of the rest) before the first tick.
 func NewFile(path string, stdout io.Writer) *File {
 	if path == "-" {
 		return &File{path: "-", w: stdout, cutTo: -1}
@@ -67,11 +66,6 @@ func (f *File) Publish(ctx context.Context, b flight.Batch) (Report, error) {
 			return Report{}, fmt.Errorf("writing %d events to standard output: %w", len(b.Records), err)
 		}
 		return rep, nil
-	}
-	if dir := filepath.Dir(f.path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return Report{}, fmt.Errorf("creating folder for OPENSKY_FILE %s: %w", f.path, err)
-		}
 	}
 	fh, err := f.open(f.path)
 	if err != nil {

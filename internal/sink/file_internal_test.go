@@ -48,7 +48,8 @@ func testBatch(t *testing.T, ids ...string) flight.Batch {
 	t.Helper()
 	events := make([]flight.Event, len(ids))
 	for i, id := range ids {
-		events[i] = flight.Event{EventID: flight.EventID(id, 1), ICAO24: id, OriginCountry: "X"}
+		events[i] = flight.Event{ICAO24: id, OriginCountry: "X"}
+		events[i].EventID = flight.EventID(&events[i])
 	}
 	b, err := flight.Encode(time.Unix(1, 0), events)
 	if err != nil {

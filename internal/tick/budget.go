@@ -12,7 +12,10 @@ type Budget struct {
 	CreditsPerCall int
 	CreditsPerDay  float64
 	Allowance      int
-	// Suggestion is the fastest simple schedule that fits the allowance (set when it does not fit).
+	// Every is the fixed interval priced (handler run --every); zero means a schedule.
+	Every time.Duration
+	// Suggestion is the fastest simple schedule (or, with Every, the shortest interval) that fits
+	// the allowance; set when the budget does not fit.
 	Suggestion string
 }
 
@@ -23,6 +26,11 @@ func (b Budget) Fits() bool { return b.CreditsPerDay <= float64(b.Allowance) }
 func (b Budget) Warning() string {
 	if b.Fits() {
 		return ""
+	}
+	if b.Every > 0 {
+		return fmt.Sprintf("--every %s ticks %.0f times a day at %d credits a call: %.0f credits, over the %d a day this caller has; "+
+			"OpenSky will answer 429 once they run out. The shortest interval that fits is --every %s (or narrow OPENSKY_BBOX, or use an account: OPENSKY_ACCOUNT)",
+			b.Every, b.CallsPerDay, b.CreditsPerCall, b.CreditsPerDay, b.Allowance, b.Suggestion)
 	}
 	return fmt.Sprintf("OPENSKY_SCHEDULE fires %.0f times a day at %d credits a call: %.0f credits, over the %d a day this caller has; "+
 		"OpenSky will answer 429 once they run out. The fastest schedule that fits is %q (or narrow OPENSKY_BBOX, or use an account: OPENSKY_ACCOUNT)",
@@ -36,6 +44,23 @@ func NewBudget(callsPerDay float64, creditsPerCall, allowance int) Budget {
 		b.Suggestion = FastestSchedule(creditsPerCall, allowance)
 	}
 	return b
+}
+
+// NewEveryBudget prices ticking every interval at creditsPerCall against allowance.
+func NewEveryBudget(every time.Duration, creditsPerCall, allowance int) Budget {
+	calls := float64(24*time.Hour) / float64(every)
+	b := Budget{CallsPerDay: calls, CreditsPerCall: creditsPerCall, CreditsPerDay: calls * float64(creditsPerCall), Allowance: allowance, Every: every}
+	if !b.Fits() {
+		b.Suggestion = ShortestEvery(creditsPerCall, allowance).String()
+	}
+	return b
+}
+
+// ShortestEvery is the shortest interval, in whole seconds, whose calls cost at most allowance
+// credits a day.
+func ShortestEvery(creditsPerCall, allowance int) time.Duration {
+	maxCalls := max(allowance/max(creditsPerCall, 1), 1)
+	return time.Duration(math.Ceil(float64(24*time.Hour)/float64(maxCalls)/float64(time.Second))) * time.Second
 }
 
 // FastestSchedule is the most frequent "every N minutes" (or hours) NCRONTAB schedule, with N

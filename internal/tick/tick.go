@@ -41,7 +41,11 @@ type Runner struct {
 	Timeout time.Duration
 	// LowCredits is the X-Rate-Limit-Remaining below which a tick warns.
 	LowCredits int
-	Now        func() time.Time
+	// MaxStates is the most states a snapshot may have (0: no cap), and MaxStatesHint what to do
+	// about a larger one; both come from config (memory).
+	MaxStates     int
+	MaxStatesHint string
+	Now           func() time.Time
 
 	mu           sync.Mutex
 	blockedUntil time.Time
@@ -156,8 +160,11 @@ func (r *Runner) Tick(ctx context.Context, req Request) (Summary, error) {
 		sum.Warnings = append(sum.Warnings, fmt.Sprintf("only %d OpenSky credits left today; ticks will fail with 429 when they run out", *sum.CreditsRemaining))
 	}
 
-	snap, err := opensky.Decode(fetched.Body)
+	snap, err := opensky.Decode(fetched.Body, opensky.LimitsAt(now, r.MaxStates))
 	if err != nil {
+		if errors.Is(err, opensky.ErrTooManyStates) && r.MaxStatesHint != "" {
+			err = fmt.Errorf("%w; %s", err, r.MaxStatesHint)
+		}
 		return finish(fmt.Errorf("decoding OpenSky answer (%d bytes): %w", len(fetched.Body), err))
 	}
 	snapTime := time.Unix(snap.Time, 0).UTC()

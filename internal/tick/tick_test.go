@@ -110,7 +110,8 @@ func TestTickFailures(t *testing.T) {
 		noPublis  bool
 		published int // events the summary counts as accepted
 	}{
-		{"broken envelope", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1,"states":[["ac`)}}}}, &fakeSink{}, "ends early", true, 0},
+		{"broken envelope", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1634471390,"states":[["ac`)}}}}, &fakeSink{}, "ends early", true, 0},
+		{"snapshot time out of range", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1e19,"states":[]}`)}}}}, &fakeSink{}, `not a /states/all snapshot: "time" is the number 1e19, not the snapshot's time`, true, 0},
 		{"source error", &fakeSource{results: []fetchResult{{err: &opensky.Error{Status: 500}}}}, &fakeSink{}, "500", true, 0},
 		{"sink error", &fakeSource{}, &fakeSink{err: errors.New("link detached")}, "publishing 2 events to fake: link detached", false, 0},
 		{"partial publish", &fakeSource{}, &fakeSink{err: errors.New("partition 1 refused"), accepted: 1}, "partition 1 refused", false, 1},
@@ -195,7 +196,7 @@ func TestTickPastDue(t *testing.T) {
 
 func TestLowCreditsWarn(t *testing.T) {
 	now := time.Now()
-	src := &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1,"states":null}`), Remaining: 12}}}}
+	src := &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1634471390,"states":null}`), Remaining: 12}}}}
 	sum, err := newRunner(src, &fakeSink{}, &now).Tick(context.Background(), tick.Request{})
 	if err != nil {
 		t.Fatal(err)
@@ -229,6 +230,35 @@ func TestBudget(t *testing.T) {
 		}
 		if tt.fits && b.Warning() != "" {
 			t.Errorf("warning for a fitting budget: %q", b.Warning())
+		}
+	}
+}
+
+func TestEveryBudget(t *testing.T) {
+	tests := []struct {
+		every      time.Duration
+		credits    int
+		allowance  int
+		perDay     float64
+		suggestion string
+	}{
+		// The whole world every 5s, anonymously: about 69,000 credits a day against 400.
+		{5 * time.Second, 4, 400, 69120, "14m24s"},
+		{time.Minute, 4, 4000, 5760, "1m27s"},
+		{15 * time.Minute, 4, 400, 384, ""},
+		{30 * time.Second, 1, 4000, 2880, ""},
+	}
+	for _, tt := range tests {
+		b := tick.NewEveryBudget(tt.every, tt.credits, tt.allowance)
+		if b.CreditsPerDay != tt.perDay || b.Suggestion != tt.suggestion || b.Fits() != (tt.suggestion == "") {
+			t.Errorf("%+v: %v credits a day, fits %v, suggestion %q", tt, b.CreditsPerDay, b.Fits(), b.Suggestion)
+		}
+		if w := b.Warning(); tt.suggestion != "" && (!strings.Contains(w, "--every "+tt.every.String()) || !strings.Contains(w, "--every "+tt.suggestion)) {
+			t.Errorf("warning %q names neither the interval nor the suggestion", w)
+		}
+		// The suggestion itself fits.
+		if s, err := time.ParseDuration(b.Suggestion); err == nil && !tick.NewEveryBudget(s, tt.credits, tt.allowance).Fits() {
+			t.Errorf("suggested --every %s does not fit", s)
 		}
 	}
 }

@@ -1,9 +1,10 @@
-// Command replay serves one recorded OpenSky /states/all answer at /api/states/all on 127.0.0.1,
-// so that the handler, the Python script and the Node script of bench/run.sh fetch the same bytes
-// from the same local server. Like OpenSky it sends gzip to clients that ask for it (compressed
-// once, at start) and an X-Rate-Limit-Remaining header.
+// Command replay is a local stand-in for the OpenSky REST API: it serves one recorded
+// /states/all answer at /api/states/all on 127.0.0.1, for `make demo` (scripts/demo.sh) and for
+// bench/run.sh, whose handler, Python script and Node script fetch the same bytes from it. Like
+// OpenSky it sends gzip to clients that ask for it (compressed once, at start) and an
+// X-Rate-Limit-Remaining header.
 //
-//	go run ./bench/replay -file states.json [-addr 127.0.0.1:0]
+//	go run ./test/replay -file states.json [-addr 127.0.0.1:0]
 //
 // It prints "listening on http://HOST:PORT" on stdout when ready, one line per request on stderr,
 // and stops on SIGINT/SIGTERM (or when standard input closes, with -exit-with-stdin).

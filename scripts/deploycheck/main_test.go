@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaultsPassAndGiveTheInterval(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(env(map[string]string{"POWERBI_WORKSPACE_ID": "x"}), &out); err != nil {
+		t.Fatalf("the default schedule is refused: %v", err)
+	}
+	if got := out.String(); got != "OPENSKY_INTERVAL_MINUTES=15\n" {
+		t.Errorf("printed %q, want the default schedule's 15-minute interval", got)
+	}
+}
+
+func TestIntervalFollowsTheSchedule(t *testing.T) {
+	for _, c := range []struct{ schedule, want string }{
+		{"0 */5 * * * *", "5"},
+		{"30 * * * * *", "1"},
+		{"*/20 * * * * *", "1"}, // under a minute rounds up to one
+		{"0 0 */2 * * *", "120"},
+		{"0 0,10 * * * *", "10"}, // the shortest gap, not the mean
+	} {
+		var out bytes.Buffer
+		err := run(env(map[string]string{"OPENSKY_SCHEDULE": c.schedule, "OPENSKY_BBOX": "45.8,5.9,47.8,10.5"}), &out)
+		if err != nil {
+			t.Errorf("%s: %v", c.schedule, err)
+			continue
+		}
+		if got := strings.TrimSpace(out.String()); got != "OPENSKY_INTERVAL_MINUTES="+c.want {
+			t.Errorf("%s: printed %q, want interval %s", c.schedule, got, c.want)
+		}
+	}
+}
+
+func TestRefusesDedupeStateBeyondTheStreamingUnits(t *testing.T) {
+	// The whole world every 30 s: 15,000 x 120 = 1.8M event_ids an hour, more than 3 units plan for.
+	var out bytes.Buffer
+	err := run(env(map[string]string{"OPENSKY_SCHEDULE": "*/30 * * * * *"}), &out)
+	if err == nil {
+		t.Fatalf("accepted; printed %q", out.String())
+	}
+	for _, want := range []string{"dedupe state", "1800000 event_ids", "STREAM_ANALYTICS_UNITS to 7"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal %q does not say %q", err, want)
+		}
+	}
+	if out.Len() != 0 {
+		t.Errorf("a refused plan printed %q", out.String())
+	}
+	if err := run(env(map[string]string{"OPENSKY_SCHEDULE": "*/30 * * * * *", "STREAM_ANALYTICS_UNITS": "7"}), &out); err != nil {
+		t.Errorf("7 units are refused too: %v", err)
+	}
+	// Every 5 s the whole world needs more than the largest job: only a slower schedule helps.
+	err = run(env(map[string]string{"OPENSKY_SCHEDULE": "*/5 * * * * *", "STREAM_ANALYTICS_UNITS": "30"}), &out)
+	if err == nil || !strings.Contains(err.Error(), "choose a slower OPENSKY_SCHEDULE") {
+		t.Errorf("every 5 s at 30 units: %v", err)
+	}
+}
+
+func TestPowerBIRowsAreBoundedPerMinute(t *testing.T) {
+	for _, schedule := range []string{"0 * * * * *", "*/5 * * * * *"} {
+		p, err := plan(env(map[string]string{"OPENSKY_SCHEDULE": schedule}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.PowerBIRowsPerHour != worldStates*60 || p.PowerBIRowsPerHour > powerBIRowsPerHour {
+			t.Errorf("%s: %d Power BI rows an hour; the query sends one row per aircraft per minute (%d)", schedule, p.PowerBIRowsPerHour, worldStates*60)
+		}
+	}
+}
+
+func TestRefusesPowerBIRowsOverTheLimit(t *testing.T) {
+	// 20,000 addresses every minute: 1.2M rows an hour to the live table.
+	ids := make([]string, 20_000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%06x", i)
+	}
+	err := run(env(map[string]string{
+		"OPENSKY_SCHEDULE":       "0 * * * * *",
+		"OPENSKY_ICAO24":         strings.Join(ids, ","),
+		"POWERBI_WORKSPACE_ID":   "x",
+		"STREAM_ANALYTICS_UNITS": "10",
+	}), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "Power BI push dataset limit of 1000000 rows per hour") {
+		t.Errorf("20,000 aircraft a minute to Power BI: %v", err)
+	}
+}
+
+func TestBadSettingsAreNamed(t *testing.T) {
+	for name, m := range map[string]map[string]string{
+		"OPENSKY_SCHEDULE":       {"OPENSKY_SCHEDULE": "*/15 * * * *"},
+		"OPENSKY_BBOX":           {"OPENSKY_BBOX": "1,2,3"},
+		"STREAM_ANALYTICS_UNITS": {"STREAM_ANALYTICS_UNITS": "6"},
+	} {
+		err := run(env(m), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%v: error %v does not name %s", m, err, name)
+		}
+	}
+}
