@@ -34,6 +34,12 @@ var allowedResources = map[string]string{
 	"Microsoft.Insights/scheduledQueryRules":                 "2023-12-01",
 	"Microsoft.Insights/workbooks":                           "2023-06-01",
 	"Microsoft.Web/sites/basicPublishingCredentialsPolicies": "2024-04-01",
+	// Azure Data Explorer (analytics adx or both).
+	"Microsoft.Kusto/clusters":                                "2024-04-13",
+	"Microsoft.Kusto/clusters/databases":                      "2024-04-13",
+	"Microsoft.Kusto/clusters/databases/scripts":              "2024-04-13",
+	"Microsoft.Kusto/clusters/databases/dataConnections":      "2024-04-13",
+	"Microsoft.Kusto/clusters/databases/principalAssignments": "2024-04-13",
 }
 
 func TestBicepParsesWithoutErrors(t *testing.T) {
