@@ -670,3 +670,34 @@ func TestEventHubGoneIntegration(t *testing.T) {
 		t.Errorf("stderr lacks the failure:\n%s", h.Stderr)
 	}
 }
+
+// A publish that fails in one partition after the others were accepted: the tick fails, and its
+// summary (ReturnValue and the failure's line on stderr) counts the events the hub accepted, not 0.
+func TestEventHubPartialPublishCountedIntegration(t *testing.T) {
+	t.Parallel()
+	const states = 1500
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: 64 << 10})
+	cs := p.ConnectionString(ehtest.DefaultHub)
+	srv := openskytest.New(t, firstStates(t, "states/"+recordings.States[1].Name, states))
+	h := StartHandler(t, map[string]string{"OPENSKY_BASE_URL": srv.BaseURL(), "OPENSKY_SINK": "eventhub", "EVENTHUB_CONNECTION_STRING": cs})
+	p.Control(t, "refuse-partition 1")
+
+	status, resp := h.Invoke(t, invocation)
+	ids, _ := hubCount(ctx, t, cs, nil)
+	if status != http.StatusInternalServerError {
+		t.Fatalf("status %d with partition 1 refusing sends: %s", status, logsOf(resp))
+	}
+	if p.Stats(t).RejectedRefused == 0 || len(ids) == 0 || len(ids) >= states {
+		t.Fatalf("the hub holds %d of %d events: want some, not all", len(ids), states)
+	}
+	rv, _ := resp["ReturnValue"].(map[string]any)
+	if rv["events_published"] != float64(len(ids)) {
+		t.Errorf("ReturnValue events_published = %v, the hub accepted %d", rv["events_published"], len(ids))
+	}
+	want := fmt.Sprintf("events=%d ", len(ids))
+	if !h.Stderr.WaitFor("tick failed", 5*time.Second) || !strings.Contains(h.Stderr.String(), want) {
+		t.Errorf("the failure's line on stderr lacks %q:\n%s", want, h.Stderr)
+	}
+}

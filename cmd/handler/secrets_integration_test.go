@@ -244,3 +244,34 @@ type errRecorder struct{ n int }
 
 func (r *errRecorder) Helper()               {}
 func (r *errRecorder) Errorf(string, ...any) { r.n++ }
+
+// An OpenSky (or proxy) error page that echoes the request's headers, Authorization included:
+// the excerpt of it in stderr, Logs and the answer has the token redacted.
+func TestSecretsEchoedByErrorPageIntegration(t *testing.T) {
+	t.Parallel()
+	srv := secretServer(t)
+	h := StartHandler(t, secretEnv(srv, "OPENSKY_FILE", filepath.Join(t.TempDir(), "opensky.ndjson")))
+	var answers strings.Builder
+	for _, tc := range []struct{ status, attempts int }{
+		{http.StatusInternalServerError, 4}, {http.StatusBadGateway, 4}, {http.StatusForbidden, 1}, {http.StatusBadRequest, 1},
+	} {
+		for range tc.attempts {
+			srv.Script(openskytest.Step{Status: tc.status, Body: []byte("<html>Error</html>"), EchoHeaders: true})
+		}
+		got, body := invokeRaw(t, h)
+		// encoding/json writes < and > as \u003c and \u003e.
+		if got != http.StatusInternalServerError || !strings.Contains(body, `Authorization: \u003credacted\u003e`) {
+			t.Errorf("OpenSky %d echoing the headers: answer %d %s", tc.status, got, body)
+		}
+		fmt.Fprintf(&answers, "%d: %d %s\n", tc.status, got, body)
+	}
+	if !h.Stderr.WaitFor("tick failed", 5*time.Second) {
+		t.Fatalf("no failed tick on stderr:\n%s", h.Stderr)
+	}
+	checkNoSecrets(t, "an answer (Logs or ReturnValue)", answers.String())
+	checkNoSecrets(t, "stderr", h.Stderr.String())
+	checkNoSecrets(t, "stdout", h.Stdout.String())
+	if t.Failed() {
+		t.Logf("answers:\n%s\nstderr:\n%s", answers.String(), h.Stderr)
+	}
+}

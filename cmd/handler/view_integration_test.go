@@ -110,7 +110,7 @@ func TestViewInBrowserIntegration(t *testing.T) {
 
 	srv := openskytest.New(t, first.body(t))
 	port := freePort(t)
-	h := startRun(t, map[string]string{
+	h := startBinary(t, map[string]string{
 		"OPENSKY_BASE_URL": srv.BaseURL(),
 		"OPENSKY_SINK":     "file",
 		"OPENSKY_FILE":     filepath.Join(t.TempDir(), "opensky.ndjson"),
@@ -329,7 +329,7 @@ func waitAircraft(t *testing.T, ctx context.Context, n int, h *Handler) {
 }
 
 // startRun starts the binary with args (a long-running run) and stops it at the end of the test.
-func startRun(t *testing.T, env map[string]string, args ...string) *Handler {
+func startBinary(t *testing.T, env map[string]string, args ...string) *Handler {
 	t.Helper()
 	h := &Handler{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan error, 1)}
 	h.Cmd = exec.Command(binary, args...)
@@ -371,7 +371,7 @@ func TestViewFileIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := freePort(t)
-	h := startRun(t, nil, "view", "--file", file, "--listen", "127.0.0.1:"+port)
+	h := startBinary(t, nil, "view", "--file", file, "--listen", "127.0.0.1:"+port)
 	base := "http://127.0.0.1:" + port
 
 	stats := func(want time.Time, aircraft int) { t.Helper(); waitStats(t, base, want, aircraft, h) }
@@ -455,6 +455,6 @@ func TestViewEventHubIntegration(t *testing.T) {
 	tickToHub(t, cs, "states/small-2018-02-13.json")
 
 	port := freePort(t)
-	h := startRun(t, map[string]string{"EVENTHUB_CONNECTION_STRING": cs}, "view", "--eventhub", "--from", "start", "--listen", "127.0.0.1:"+port)
+	h := startBinary(t, map[string]string{"EVENTHUB_CONNECTION_STRING": cs}, "view", "--eventhub", "--from", "start", "--listen", "127.0.0.1:"+port)
 	waitStats(t, "http://127.0.0.1:"+port, time.Unix(rec.Time, 0), rec.aircraft(), h)
 }

@@ -29,6 +29,9 @@ type app struct {
 	start func()
 	// check checks the sink now and returns what would make every publish fail.
 	check func(context.Context) error
+
+	mu      sync.Mutex
+	stopped time.Time // when the stop signal came; zero before
 }
 
 // closer is a sink that holds a connection.
@@ -88,7 +91,13 @@ func setup(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		MaxStates:     cfg.MaxStates,
 		MaxStatesHint: cfg.MaxStatesHint(),
 	}
-	return &app{cfg: cfg, log: log, runner: runner, close: snk.Close, start: start, check: check}, nil
+	a := &app{cfg: cfg, log: log, runner: runner, close: snk.Close, start: start, check: check}
+	context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.stopped = time.Now()
+	})
+	return a, nil
 }
 
 // newSink makes the configured sink, a function that checks it in the background (logging a
@@ -173,8 +182,24 @@ invocation it POSTs to /OpenSkyTimer. Takes no flags; settings are environment v
 	return err
 }
 
+// closeTimeout bounds closing the sink when the program ends by itself (run --once, --for).
+const closeTimeout = 10 * time.Second
+
+// shutdown closes the sink. After a stop signal it keeps within SHUTDOWN_GRACE of the signal
+// (with a moment to close, should the tick have used all of it), whatever the sink's
+// connection does: the sink's Close gives up at the deadline.
 func (a *app) shutdown() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	a.mu.Lock()
+	stopped := a.stopped
+	a.mu.Unlock()
+	deadline := time.Now().Add(closeTimeout)
+	if !stopped.IsZero() {
+		deadline = stopped.Add(a.cfg.ShutdownGrace)
+		if least := time.Now().Add(100 * time.Millisecond); deadline.Before(least) {
+			deadline = least
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if err := a.close(ctx); err != nil {
 		a.log.Warn("closing sink", slog.String("error", err.Error()))
@@ -236,10 +261,15 @@ func runStandalone(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return a.cfg.Schedule.Next(now)
 	}
+	// A tick under way at Ctrl-C or SIGTERM runs on, within SHUTDOWN_GRACE, as in serve.
+	work, stop := functions.StopAfterGrace(ctx, a.cfg.ShutdownGrace)
+	defer stop()
 	var runs runTally
 	for {
-		// A tick runs to its end even after Ctrl-C: its own deadline bounds it.
-		sum, err := a.runner.Tick(context.WithoutCancel(ctx), tick.Request{})
+		sum, err := a.runner.Tick(work, tick.Request{})
+		if cause := context.Cause(work); err != nil && cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w: %w", err, cause)
+		}
 		runs.add(sum, err)
 		if err != nil {
 			a.log.Error("tick failed", append([]any{slog.String("error", err.Error())}, attrsAny(sum.LogAttrs())...)...)

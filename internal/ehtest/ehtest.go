@@ -219,15 +219,12 @@ func (p *Peer) stop() {
 // Stop ends the peer before the test does, e.g. to test what a sink does when its hub is gone.
 func (p *Peer) Stop() { p.stop() }
 
-// ConnectionString is a connection string for hub on this peer. The key is a dummy: the peer
-// takes any token, and the SDK uses SASL ANONYMOUS and no TLS with UseDevelopmentEmulator=true.
-func (p *Peer) ConnectionString(hub string) string {
-	return fmt.Sprintf("Endpoint=sb://127.0.0.1:%d;SharedAccessKeyName=x;SharedAccessKey=y;EntityPath=%s;UseDevelopmentEmulator=true", p.Port, hub)
-}
+// ConnectionString is a connection string for hub on this peer (see connectionString).
+func (p *Peer) ConnectionString(hub string) string { return connectionString(p.Port, hub) }
 
 // Control sends one control line to the peer (see test/ehpeer/peer.js: "stats", "busy N",
-// "drop N", "stall N", "close-all", "idle-close MS", "max-size BYTES") and returns its one-line
-// answer.
+// "drop N", "stall N", "close-all", "idle-close MS", "max-size BYTES", "refuse-partition N") and
+// returns its one-line answer.
 func (p *Peer) Control(t testing.TB, line string) string {
 	t.Helper()
 	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
@@ -254,6 +251,8 @@ type Stats struct {
 	Accepted         int `json:"accepted"` // events stored
 	RejectedBusy     int `json:"rejectedBusy"`
 	RejectedTooLarge int `json:"rejectedTooLarge"`
+	RejectedRefused  int `json:"rejectedRefused"` // sends to a partition refused by refuse-partition
+	ProducerLinks    int `json:"producerLinks"`   // producer links attached (to a hub or a partition)
 	Stalled          int `json:"stalled"`
 	Drops            int `json:"drops"`
 	ForcedCloses     int `json:"forcedCloses"`     // idle closes and close-all

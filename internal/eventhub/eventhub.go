@@ -13,8 +13,9 @@
 // had in fact been stored, its events arrive twice. Every event carries its event_id as the AMQP
 // message id so that consumers can drop repeats.
 //
-// Every send has a deadline (the caller's, and at most Config.SendTimeout per try), because a send
-// on a connection the service closed while idle can otherwise hang until its context ends. There
+// Every send has a deadline (the caller's), and a try is cut when its connection stops making
+// progress (see Config.SendTimeout), because a send on a connection the service closed while idle,
+// or that a middlebox forgot, can otherwise hang until its context ends. There
 // is one retry layer, this package's; the SDK's own retries are turned down to one quick retry,
 // which lets it reopen a lost link before reporting the error.
 package eventhub
@@ -65,7 +66,9 @@ type Config struct {
 	ClientID string
 	// Concurrency bounds how many partitions are sent to at once; default DefaultConcurrency.
 	Concurrency int
-	// SendTimeout bounds each try of a send; default DefaultSendTimeout.
+	// SendTimeout is how long one batch may take with the connection to itself: a try is cut when
+	// no call on its connection has completed for SendTimeout times the calls in flight, so that a
+	// slow but moving link is not mistaken for a dead one; default DefaultSendTimeout.
 	SendTimeout time.Duration
 	// Logger receives a warning per retried send; default slog.Default().
 	Logger *slog.Logger
@@ -85,8 +88,11 @@ type Sink struct {
 	// sendBatch puts a batch on the wire; the CPU-path benchmark replaces it to measure batching alone.
 	sendBatch func(ctx context.Context, pc *azeventhubs.ProducerClient, b *azeventhubs.EventDataBatch) error
 
+	stopWarm context.CancelFunc // ends opening the links in the background (see warm)
+
 	mu         sync.Mutex
 	producer   *azeventhubs.ProducerClient // replaced after a try timed out
+	progress   *progress                   // the producer's calls
 	retired    []*retired                  // replaced producers, closed a send timeout later
 	partitions []string                    // sorted; nil means "read them again"
 }
@@ -113,7 +119,29 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 		_ = s.client().Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWarm = stop
+	go s.warm(wctx, ids)
 	return s, nil
+}
+
+// warm opens the other partitions' links in the background (checkSend opened the first), one
+// after another, as the SDK would on the first send to each (under one lock, with a token
+// exchange and an attach each): on a link with real round trips that would otherwise dominate the
+// first tick, which is now likely to find them open, since it fetches from OpenSky first. A batch
+// is the SDK's way to open a link without sending (it reads the link's size limit); nothing is
+// sent. A failure is left for the first send to retry.
+func (s *Sink) warm(ctx context.Context, ids []string) {
+	pc := s.client()
+	for _, id := range ids[1:] {
+		tctx, cancel := context.WithTimeout(ctx, s.sendTimeout)
+		_, err := pc.NewEventDataBatch(tctx, &azeventhubs.EventDataBatchOptions{PartitionID: &id})
+		cancel()
+		if err != nil {
+			s.log.Debug("opening a partition's link in the background", "hub", s.target, "partition", id, "err", s.wrap(err))
+			return
+		}
+	}
 }
 
 func sendBatch(ctx context.Context, pc *azeventhubs.ProducerClient, b *azeventhubs.EventDataBatch) error {
@@ -211,8 +239,15 @@ func (s *Sink) firstProducer() error {
 	if err != nil {
 		return s.wrap(fmt.Errorf("connecting to Event Hub %s: %w", s.target, err))
 	}
-	s.producer = pc
+	s.producer, s.progress = pc, new(progress)
 	return nil
+}
+
+// current returns the current producer and its progress.
+func (s *Sink) current() (*azeventhubs.ProducerClient, *progress) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.producer, s.progress
 }
 
 // client returns the current producer.
@@ -236,14 +271,10 @@ func (s *Sink) replaceProducer(old *azeventhubs.ProducerClient) {
 		s.log.Warn("replacing the Event Hubs producer after a timeout", "hub", s.target, "err", s.wrap(err))
 		return
 	}
-	s.producer = pc
+	s.producer, s.progress = pc, new(progress)
 	r := &retired{pc: old}
 	s.retired = append(s.retired, r)
-	time.AfterFunc(s.sendTimeout, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), s.sendTimeout)
-		defer cancel()
-		r.close(ctx)
-	})
+	time.AfterFunc(s.sendTimeout, r.close)
 }
 
 // retired is a replaced producer waiting to be closed.
@@ -252,9 +283,15 @@ type retired struct {
 	once sync.Once
 }
 
-func (r *retired) close(ctx context.Context) {
-	// Its connection is presumed dead: a failure to close it says nothing new.
-	r.once.Do(func() { _ = r.pc.Close(ctx) })
+// close closes the producer's connection without waiting for the service to answer: the
+// connection is presumed dead, and a polite close of each link on it would wait for an answer
+// that never comes. A failure to close it says nothing new.
+func (r *retired) close() {
+	r.once.Do(func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = r.pc.Close(ctx)
+	})
 }
 
 // credential is the identity the sink signs in with. DefaultAzureCredential (v1.15) takes a
@@ -276,19 +313,32 @@ func credential(clientID string) (azcore.TokenCredential, error) {
 	return azidentity.NewChainedTokenCredential([]azcore.TokenCredential{mi, def}, nil)
 }
 
-// Close closes the producer and its connection. Publish must not be called after Close.
+// Close closes the producer and its connection, and returns by ctx's deadline whatever the
+// connection does: a close on a connection that went silent waits for answers that never come
+// (and may wait for a lock held by a send stuck on it), so at the deadline Close gives up and
+// leaves the connection to the process's exit. Publish must not be called after Close.
 func (s *Sink) Close(ctx context.Context) error {
+	if s.stopWarm != nil {
+		s.stopWarm()
+	}
 	s.mu.Lock()
 	pc, old := s.producer, s.retired
 	s.retired = nil
 	s.mu.Unlock()
 	for _, r := range old {
-		r.close(ctx)
+		go r.close()
 	}
-	if err := pc.Close(ctx); err != nil {
-		return s.wrap(fmt.Errorf("closing the Event Hub %s producer: %w", s.target, err))
+	done := make(chan error, 1)
+	go func() { done <- pc.Close(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return s.wrap(fmt.Errorf("closing the Event Hub %s producer: %w", s.target, err))
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("closing the Event Hub %s producer: no clean close in the time given (%w); the connection is dropped when the process exits", s.target, context.Cause(ctx))
 	}
-	return nil
 }
 
 // partitionIDs returns the hub's partition ids, sorted, reading them from the hub the first time
@@ -360,6 +410,11 @@ func (s *Sink) Publish(ctx context.Context, b flight.Batch) (sink.Report, error)
 	}
 	if len(b.Records) == 0 {
 		return sink.Report{}, nil
+	}
+	if s.stopWarm != nil {
+		// The SDK opens links under a lock that does not heed contexts: a link still being opened
+		// in the background on a connection gone silent would hold this publish past its deadline.
+		defer context.AfterFunc(ctx, s.stopWarm)()
 	}
 	ids, err := s.partitionIDs(ctx)
 	if err != nil {
@@ -493,9 +548,21 @@ func (s *Sink) sendPartition(ctx context.Context, id string, records []flight.Re
 	}
 	if len(tooLarge) > 0 {
 		return pr, fmt.Errorf("partition %s: %d events too large for an Event Hubs message even alone, not sent: %s",
-			id, len(tooLarge), strings.Join(tooLarge, ", "))
+			id, len(tooLarge), firstFew(tooLarge, maxNamed))
 	}
 	return pr, nil
+}
+
+// maxNamed is how many events an error names one by one: the message goes to a log line, and a
+// snapshot of events that are all too large would otherwise list every one of them.
+const maxNamed = 5
+
+// firstFew joins the first n of items, and says how many more there are.
+func firstFew(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }
 
 // minSecretLen is the shortest key or signature wrap masks.

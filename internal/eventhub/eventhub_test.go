@@ -126,7 +126,7 @@ func TestRedact(t *testing.T) {
 }
 
 // snapshotBatch builds a batch the way the handler does: decode, transform, encode.
-func snapshotBatch(t *testing.T, name string) flight.Batch {
+func snapshotBatch(t testing.TB, name string) flight.Batch {
 	t.Helper()
 	snap, err := opensky.Decode(recordings.Read(t, "states/"+name), opensky.LimitsAt(time.Now(), 0))
 	if err != nil {
@@ -422,5 +422,205 @@ func TestNewUnknownHubIntegration(t *testing.T) {
 	t.Log(err)
 	if !strings.Contains(err.Error(), "connecting to Event Hub nope") || strings.Contains(err.Error(), key) {
 		t.Errorf("error %q: want it to name hub nope and not show the key", err)
+	}
+}
+
+// TestStalledConnectionReplacedAtDeadlineIntegration: a tick whose deadline (shorter than the
+// send timeout) ends a try on a connection that went silent replaces the producer, so the next
+// tick goes out on a new connection and succeeds instead of hanging on the dead one.
+func TestStalledConnectionReplacedAtDeadlineIntegration(t *testing.T) {
+	p := ehtest.Start(t, ehtest.Options{})
+	x := ehtest.StartProxy(t, p)
+	s := newSink(t, testContext(t), Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub)})
+	b := snapshotBatch(t, "small-2018-02-13.json")
+	publish := func(timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		_, err := s.Publish(ctx, b)
+		return err
+	}
+	if err := publish(10 * time.Second); err != nil {
+		t.Fatalf("first tick: %v", err)
+	}
+	x.Stall()
+	// The tick's deadline, well under the 30 s send timeout, ends the stalled try.
+	if err := publish(time.Second); err == nil {
+		t.Fatal("a tick on a silent connection succeeded")
+	}
+	start := time.Now()
+	if err := publish(10 * time.Second); err != nil {
+		t.Fatalf("the tick after the stalled one: %v (after %v, %d connections)", err, time.Since(start).Round(time.Millisecond), x.Connections())
+	}
+	if n := x.Connections(); n != 2 {
+		t.Errorf("%d connections, want 2: the stalled one and its replacement", n)
+	}
+}
+
+// TestCloseStalledConnectionIntegration: Close returns by its context's deadline even when the
+// connection went silent while a send was opening its link (which the SDK does under a lock that
+// Close needs too).
+func TestCloseStalledConnectionIntegration(t *testing.T) {
+	p := ehtest.Start(t, ehtest.Options{})
+	x := ehtest.StartProxy(t, p)
+	s, err := New(testContext(t), Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub), Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Stall()
+	pubCtx, cancelPub := context.WithCancel(context.Background())
+	defer cancelPub()
+	published := make(chan error, 1)
+	go func() {
+		_, err := s.Publish(pubCtx, snapshotBatch(t, "small-2018-02-13.json"))
+		published <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); x.Swallowed() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the publish sent nothing on the stalled connection")
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.Close(ctx)
+	took := time.Since(start)
+	t.Logf("Close returned after %v: %v", took.Round(time.Millisecond), err)
+	if took > 1500*time.Millisecond {
+		t.Errorf("Close took %v with a 500ms deadline", took)
+	}
+	if err == nil || !strings.Contains(err.Error(), "no clean close") {
+		t.Errorf("Close on a silent connection: err = %v, want it to say it gave up", err)
+	}
+	cancelPub()
+	<-published
+}
+
+// TestPublishManyOversizedEventsIntegration: when many events are too large, the error names the
+// first few of each partition and counts the rest, instead of listing every id in one line.
+func TestPublishManyOversizedEventsIntegration(t *testing.T) {
+	ctx := testContext(t)
+	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: 1024})
+	s := newSink(t, ctx, Config{ConnectionString: p.ConnectionString(ehtest.DefaultHub)})
+	const n = 2000
+	events := make([]flight.Event, n)
+	for i := range events {
+		icao := fmt.Sprintf("%06x", i)
+		events[i] = flight.Event{ICAO24: icao, OriginCountry: strings.Repeat("x", 1500)}
+		events[i].EventID = flight.EventID(&events[i])
+	}
+	b, err := flight.Encode(time.Unix(1, 0).UTC(), events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Publish(ctx, b)
+	if err == nil {
+		t.Fatal("Publish succeeded with every event over the message size limit")
+	}
+	msg := err.Error()
+	t.Logf("error (%d bytes): %s", len(msg), msg)
+	if !strings.Contains(msg, fmt.Sprintf("%d of %d events not accepted", n, n)) || !strings.Contains(msg, b.Records[0].ID) || !strings.Contains(msg, "more") {
+		t.Errorf("the error does not count the events, name the first, and say there are more: %.300s", msg)
+	}
+	// Four partitions, each naming 5 ids of about 30 bytes: well under 2 KB, where the full list
+	// would be about 60 KB.
+	if len(msg) > 2048 {
+		t.Errorf("the error is %d bytes long", len(msg))
+	}
+}
+
+// syntheticBatch is n events of distinct aircraft, about 400 bytes each.
+func syntheticBatch(t testing.TB, n int) flight.Batch {
+	t.Helper()
+	events := make([]flight.Event, n)
+	for i := range events {
+		icao := fmt.Sprintf("%06x", i)
+		events[i] = flight.Event{ICAO24: icao, OriginCountry: "Kingdom of the Netherlands"}
+		events[i].EventID = flight.EventID(&events[i])
+	}
+	b, err := flight.Encode(time.Unix(1, 0).UTC(), events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSlowLinkSucceedsIntegration: on a link too slow for the batches in flight to finish within
+// the send timeout, but moving, the tries are not cut and resent: the publish succeeds, each
+// event stored once. (Scaled down from 50 KB/s, 1 MB messages and a 30 s send timeout: 64 KB/s
+// with 32 KB messages and a 1 s send timeout, where four batches in flight take 2 s.)
+func TestSlowLinkSucceedsIntegration(t *testing.T) {
+	ctx := testContext(t)
+	p := ehtest.Start(t, ehtest.Options{MaxMessageSize: 32 << 10})
+	x := ehtest.StartProxy(t, p)
+	s := newSink(t, ctx, Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub), SendTimeout: time.Second})
+	const n = 600
+	b := syntheticBatch(t, n)
+	x.Throttle(64 << 10)
+	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	start := time.Now()
+	rep, err := s.Publish(pctx, b)
+	t.Logf("%d bytes in %d batches over %v: %v", b.Bytes(), rep.Batches, time.Since(start).Round(time.Millisecond), err)
+	if err != nil {
+		t.Fatalf("Publish on a slow link: %v", err)
+	}
+	if st := p.Stats(t); st.Accepted != n || rep.Events != n {
+		t.Errorf("the peer stored %d events, the report says %d, for %d: tries were cut and resent", st.Accepted, rep.Events, n)
+	}
+}
+
+// TestLinksOpenedInBackgroundIntegration: once New has connected, the partitions' links are
+// opened in the background, so that the first publish does not pay for them one after another.
+func TestLinksOpenedInBackgroundIntegration(t *testing.T) {
+	ctx := testContext(t)
+	p := ehtest.Start(t, ehtest.Options{Partitions: 4})
+	newSink(t, ctx, Config{ConnectionString: p.ConnectionString(ehtest.DefaultHub)})
+	var st ehtest.Stats
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if st = p.Stats(t); st.ProducerLinks >= 4 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if st.ProducerLinks != 4 || st.Sends != 0 {
+		t.Errorf("%d producer links open and %d sends after New, want the 4 partitions' links and no send", st.ProducerLinks, st.Sends)
+	}
+}
+
+// BenchmarkFirstPublishOverLatency measures the first publish after connecting on a link with a
+// 50 ms round trip (ehtest.Proxy), some time after New returned, as when the first tick fetches
+// from OpenSky (half a second) or comes later (three seconds): first-ms is that publish,
+// second-ms the next one, which finds every link open. Without opening the links in the
+// background the first pays for the partitions' links one after another.
+func BenchmarkFirstPublishOverLatency(b *testing.B) {
+	p := ehtest.Start(b, ehtest.Options{})
+	x := ehtest.StartProxy(b, p)
+	x.Delay(25 * time.Millisecond)
+	batch := syntheticBatch(b, 400) // every partition, a batch each
+	ctx := context.Background()
+	for _, gap := range []time.Duration{500 * time.Millisecond, 3 * time.Second} {
+		b.Run("after="+gap.String(), func(b *testing.B) {
+			var first, second time.Duration
+			for b.Loop() {
+				s, err := New(ctx, Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub), Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				time.Sleep(gap) // until the first tick publishes
+				start := time.Now()
+				if _, err := s.Publish(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				first += time.Since(start)
+				start = time.Now()
+				if _, err := s.Publish(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				second += time.Since(start)
+				_ = s.Close(ctx)
+			}
+			b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "first-ms")
+			b.ReportMetric(float64(second.Milliseconds())/float64(b.N), "second-ms")
+		})
 	}
 }

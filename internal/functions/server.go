@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -165,11 +166,12 @@ var ErrShutdown = errors.New("the handler is shutting down (SIGTERM) and SHUTDOW
 
 // Serve runs srv until ctx is done, then shuts it down within grace: it stops taking invocations,
 // lets a tick in flight finish, and when three quarters of grace have passed cancels what still
-// runs, so that the tick fails with its reason (and the host retries nothing half-published)
-// instead of being cut off mid-answer. srv.BaseContext is set here.
+// runs (see StopAfterGrace), so that the tick fails with its reason (and the host retries nothing
+// half-published) instead of being cut off mid-answer. srv.BaseContext is set here. Serve
+// returns by grace after ctx is done, whether or not every tick has ended.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
-	base, cancelBase := context.WithCancelCause(context.Background())
-	defer cancelBase(nil)
+	base, stop := StopAfterGrace(ctx, grace)
+	defer stop()
 	srv.BaseContext = func(net.Listener) context.Context { return base }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -181,12 +183,36 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Du
 		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	stop := time.AfterFunc(grace*3/4, func() { cancelBase(ErrShutdown) })
-	defer stop.Stop()
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutting down within %s: %w", grace, err)
 	}
 	return nil
+}
+
+// StopAfterGrace returns a context for the work under way at shutdown: it is not cancelled when
+// ctx is done (the signal), but three quarters of grace later, with ErrShutdown as its cause, so
+// that work that would outlast the grace fails with that reason and the last quarter is left for
+// answering and closing. stop releases its resources.
+func StopAfterGrace(ctx context.Context, grace time.Duration) (work context.Context, stop func()) {
+	work, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+	)
+	unwatch := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(grace*3/4, func() { cancel(ErrShutdown) })
+	})
+	return work, func() {
+		unwatch()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel(nil)
+	}
 }

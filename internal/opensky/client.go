@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -236,9 +237,9 @@ func (c *Client) get(ctx context.Context, u string, attempt int) ([]byte, int, e
 	}
 	req.Header.Set("User-Agent", UserAgent)
 	req.Header.Set("Accept", "application/json")
+	var tok string
 	if c.tokens != nil {
-		tok, err := c.tokens.token(ctx)
-		if err != nil {
+		if tok, err = c.tokens.token(ctx); err != nil {
 			return nil, -1, err
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -257,7 +258,8 @@ func (c *Client) get(ctx context.Context, u string, attempt int) ([]byte, int, e
 	}
 	if resp.StatusCode != http.StatusOK {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		e := &Error{Status: resp.StatusCode, Remaining: remaining, Body: strings.TrimSpace(string(snippet))}
+		// Some error pages echo the request's headers: the excerpt goes to logs, the token must not.
+		e := &Error{Status: resp.StatusCode, Remaining: remaining, Body: redactExcerpt(strings.TrimSpace(string(snippet)), tok, c.opts.ClientSecret)}
 		if s, err := strconv.ParseFloat(resp.Header.Get("X-Rate-Limit-Retry-After-Seconds"), 64); err == nil && s > 0 {
 			e.RetryAfter = time.Duration(s * float64(time.Second))
 		}
@@ -371,6 +373,47 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("OpenSky answered 400 Bad Request (%s); check OPENSKY_BBOX and OPENSKY_ICAO24, and that a time= request is at most an hour back", truncate(e.Body, 200))
 	}
 	return fmt.Sprintf("OpenSky answered %d %s: %s", e.Status, http.StatusText(e.Status), truncate(e.Body, 200))
+}
+
+// credentialText matches what carries a credential in text a server may echo back: an
+// Authorization header's value (to the end of its line), a bearer token, an Event Hubs shared
+// access signature or key, and OAuth2 token or secret parameters. Group 1 is kept, the value
+// becomes "<redacted>" (which none of them matches again).
+var credentialText = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)(\b(?:proxy-)?authorization["']?\s*[:=]\s*\[?\s*["']?)[^\s"'\[\]<][^"'\r\n\]<]*`),
+	regexp.MustCompile(`(?i)(\bbearer\s+)[^\s"',;&\]<>]+`),
+	regexp.MustCompile(`(?i)(\bSharedAccessSignature\s+)[^\s"',;\]<>]+`),
+	regexp.MustCompile(`(?i)(\bSharedAccessKey\s*=\s*)[^\s"',;\]<>]+`),
+	regexp.MustCompile(`(?i)(\b(?:access_token|refresh_token|client_secret|sig)["']?\s*[:=]\s*["']?)[^\s"',;&\]<>]+`),
+}
+
+// minKnownSecret is the shortest tail of a known secret that redactExcerpt removes where an
+// excerpt ends in the middle of it.
+const minKnownSecret = 6
+
+// redactExcerpt removes credentials from an excerpt of an answer: the known secrets (the current
+// access token and the client secret, also URL-escaped, and what is left of one the excerpt cuts
+// off), and anything credentialText matches.
+func redactExcerpt(s string, known ...string) string {
+	for _, k := range known {
+		if len(k) < minKnownSecret {
+			continue
+		}
+		for _, form := range []string{k, url.QueryEscape(k)} {
+			s = strings.ReplaceAll(s, form, "<redacted>")
+			// The excerpt was cut at a fixed length: it may end in the first part of a secret.
+			for n := len(form) - 1; n >= minKnownSecret; n-- {
+				if strings.HasSuffix(s, form[:n]) {
+					s = s[:len(s)-n] + "<redacted>"
+					break
+				}
+			}
+		}
+	}
+	for _, re := range credentialText {
+		s = re.ReplaceAllString(s, "${1}<redacted>")
+	}
+	return s
 }
 
 func truncate(s string, n int) string {

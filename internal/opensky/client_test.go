@@ -178,3 +178,28 @@ func TestTimeQuery(t *testing.T) {
 		t.Errorf("time = %q", got)
 	}
 }
+
+// An error page that echoes the request's headers must not carry the access token into the
+// error (which reaches stderr, Logs and the tick's failure): 5xx and 403 alike.
+func TestErrorExcerptRedactsToken(t *testing.T) {
+	const prefix = "tok-5e1f0c-SECRET-"
+	for _, status := range []int{http.StatusInternalServerError, http.StatusForbidden, http.StatusBadRequest, http.StatusTeapot} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			srv := openskytest.New(t, small)
+			srv.Update(func(s *openskytest.Server) { s.TokenPrefix = prefix })
+			for range 4 {
+				srv.Script(openskytest.Step{Status: status, Body: []byte("Error"), EchoHeaders: true})
+			}
+			_, err := newClient(srv, true).States(context.Background(), opensky.Query{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), prefix) {
+				t.Errorf("the error holds the access token: %v", err)
+			}
+			if !strings.Contains(err.Error(), "Authorization: <redacted>") || !strings.Contains(err.Error(), "User-Agent: opensky-eventhubs") {
+				t.Errorf("the excerpt lost more than the token, or the test echoed nothing: %v", err)
+			}
+		})
+	}
+}

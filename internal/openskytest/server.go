@@ -25,6 +25,9 @@ type Step struct {
 	Delay      time.Duration     // wait before answering (ends early if the client goes away)
 	Truncate   int               // send only this many bytes of the body, then cut the connection
 	RetryAfter int               // X-Rate-Limit-Retry-After-Seconds on a 429
+	// EchoHeaders makes the body the request's headers, as some servers' and proxies' error pages
+	// show them (Authorization included), after Body if that is set.
+	EchoHeaders bool
 }
 
 // Server is the stand-in. Its fields are safe to read after the test's calls have returned.
@@ -172,6 +175,13 @@ func (s *Server) states(w http.ResponseWriter, r *http.Request) {
 		} else {
 			body = s.Body
 		}
+	}
+	if st.EchoHeaders {
+		var b bytes.Buffer
+		b.Write(body)
+		b.WriteString("\nRequest headers:\n")
+		_ = r.Header.Write(&b)
+		body = b.Bytes()
 	}
 	if st.Truncate > 0 {
 		// Promise the whole body, send part, and cut the connection: a transfer cut off in transit.

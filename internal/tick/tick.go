@@ -62,7 +62,9 @@ type Request struct {
 	IsPastDue bool
 }
 
-// Summary is the outcome of one tick: the ReturnValue of the invocation.
+// Summary is the outcome of one tick: the ReturnValue of the invocation. EventsPublished counts
+// the events the sink accepted: all of the snapshot's on success, and on a failed publish those
+// accepted before it failed.
 type Summary struct {
 	SnapshotTime     *time.Time                      `json:"snapshot_time"`
 	StatesReceived   int                             `json:"states_received"`
@@ -193,7 +195,9 @@ func (r *Runner) Tick(ctx context.Context, req Request) (Summary, error) {
 		return finish(err)
 	}
 	rep, err := r.Sink.Publish(ctx, batch)
-	sum.Batches, sum.Bytes, sum.Partitions = rep.Batches, rep.Bytes, rep.Partitions
+	// Also when the publish fails: what was accepted before the failure is in the sink (and may
+	// come again with the next try), and the failure's summary must not say nothing was.
+	sum.EventsPublished, sum.Batches, sum.Bytes, sum.Partitions = rep.Events, rep.Batches, rep.Bytes, rep.Partitions
 	if err != nil {
 		return finish(fmt.Errorf("publishing %d events to %s: %w", len(batch.Records), r.SinkName, err))
 	}
@@ -201,7 +205,6 @@ func (r *Runner) Tick(ctx context.Context, req Request) (Summary, error) {
 		// A sink that returns no error must have published everything; say so loudly if not.
 		return finish(fmt.Errorf("publishing to %s: sink reported %d of %d events published", r.SinkName, rep.Events, len(batch.Records)))
 	}
-	sum.EventsPublished = rep.Events
 	if r.Observe != nil {
 		r.Observe(snapTime, batch.Records)
 	}

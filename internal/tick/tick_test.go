@@ -46,15 +46,16 @@ func (s *fakeSource) States(_ context.Context, q opensky.Query) (opensky.Fetched
 // fakeSink keeps a copy of what it was given (the batch itself is the runner's again once Publish
 // returns) and can fail or under-report.
 type fakeSink struct {
-	batches []flight.Batch
-	err     error
-	short   int
+	batches  []flight.Batch
+	err      error
+	accepted int // events accepted before err
+	short    int
 }
 
 func (s *fakeSink) Publish(_ context.Context, b flight.Batch) (sink.Report, error) {
 	s.batches = append(s.batches, copyBatch(b))
 	if s.err != nil {
-		return sink.Report{}, s.err
+		return sink.Report{Events: s.accepted, Batches: min(s.accepted, 1)}, s.err
 	}
 	return sink.Report{Events: len(b.Records) - s.short, Batches: 1, Bytes: b.Bytes()}, nil
 }
@@ -102,17 +103,19 @@ func TestTickPublishesAndCountsRejections(t *testing.T) {
 
 func TestTickFailures(t *testing.T) {
 	tests := []struct {
-		name     string
-		src      *fakeSource
-		snk      *fakeSink
-		want     string
-		noPublis bool
+		name      string
+		src       *fakeSource
+		snk       *fakeSink
+		want      string
+		noPublis  bool
+		published int // events the summary counts as accepted
 	}{
-		{"broken envelope", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1634471390,"states":[["ac`)}}}}, &fakeSink{}, "ends early", true},
-		{"snapshot time out of range", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1e19,"states":[]}`)}}}}, &fakeSink{}, `not a /states/all snapshot: "time" is the number 1e19, not the snapshot's time`, true},
-		{"source error", &fakeSource{results: []fetchResult{{err: &opensky.Error{Status: 500}}}}, &fakeSink{}, "500", true},
-		{"sink error", &fakeSource{}, &fakeSink{err: errors.New("link detached")}, "publishing 2 events to fake: link detached", false},
-		{"sink under-reports", &fakeSource{}, &fakeSink{short: 1}, "1 of 2 events", false},
+		{"broken envelope", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1634471390,"states":[["ac`)}}}}, &fakeSink{}, "ends early", true, 0},
+		{"snapshot time out of range", &fakeSource{results: []fetchResult{{f: opensky.Fetched{Body: []byte(`{"time":1e19,"states":[]}`)}}}}, &fakeSink{}, `not a /states/all snapshot: "time" is the number 1e19, not the snapshot's time`, true, 0},
+		{"source error", &fakeSource{results: []fetchResult{{err: &opensky.Error{Status: 500}}}}, &fakeSink{}, "500", true, 0},
+		{"sink error", &fakeSource{}, &fakeSink{err: errors.New("link detached")}, "publishing 2 events to fake: link detached", false, 0},
+		{"partial publish", &fakeSource{}, &fakeSink{err: errors.New("partition 1 refused"), accepted: 1}, "partition 1 refused", false, 1},
+		{"sink under-reports", &fakeSource{}, &fakeSink{short: 1}, "1 of 2 events", false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,8 +124,13 @@ func TestTickFailures(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
-			if sum.EventsPublished != 0 {
-				t.Errorf("a failed tick reports %d events published", sum.EventsPublished)
+			// A failed tick counts what the sink accepted before it failed, in the summary and
+			// in the failure's log line.
+			if sum.EventsPublished != tt.published {
+				t.Errorf("a failed tick reports %d events published, the sink accepted %d", sum.EventsPublished, tt.published)
+			}
+			if got := fmt.Sprint(sum.LogAttrs()); !strings.Contains(got, fmt.Sprintf("events=%d ", tt.published)) {
+				t.Errorf("the failure's log attributes %s do not say events=%d", got, tt.published)
 			}
 			if tt.noPublis && len(tt.snk.batches) != 0 {
 				t.Errorf("sink was called on a failed fetch")

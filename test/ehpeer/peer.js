@@ -21,6 +21,7 @@
 //   close-all        -> "ok close-all 0"          close every connection with amqp:connection:forced now
 //   idle-close MS    -> "ok idle-close MS"        close connections idle for MS ms (0 = never)
 //   max-size BYTES   -> "ok max-size BYTES"       max-message-size for producer links attached later
+//   refuse-partition N -> "ok refuse-partition N"  reject every later send to partition N with amqp:not-allowed
 'use strict';
 
 const readline = require('readline');
@@ -100,12 +101,13 @@ for (const name of opts.hubs) {
   hubs.set(name, { name, created: new Date(), partitions, roundRobin: 0 });
 }
 const stats = {
-  connections: 0, sends: 0, accepted: 0, rejectedBusy: 0, rejectedTooLarge: 0, stalled: 0, drops: 0, forcedCloses: 0,
+  connections: 0, sends: 0, accepted: 0, rejectedBusy: 0, rejectedTooLarge: 0, rejectedRefused: 0, stalled: 0, drops: 0, forcedCloses: 0,
+  producerLinks: 0,
   maxTransferBytes: 0,
 };
 const faults = {
   busy: opts.busySends, dropAt: opts.dropAfterSends, stall: opts.stallSends, idleCloseMs: opts.idleCloseMs,
-  maxMessageSize: opts.maxMessageSize,
+  maxMessageSize: opts.maxMessageSize, refusePartition: -1,
 };
 const connections = new Set();
 
@@ -249,6 +251,11 @@ function onSend(context, target) {
     delivery.reject({ condition: 'com.microsoft:server-busy', description: 'ehpeer: server busy (fault injected)' });
     return;
   }
+  if (target.partition !== undefined && target.partition === String(faults.refusePartition)) {
+    stats.rejectedRefused++;
+    delivery.reject({ condition: 'amqp:not-allowed', description: `ehpeer: partition ${target.partition} refuses sends (fault injected)` });
+    return;
+  }
   if (raw.length > context.receiver.local.attach.max_message_size) {
     stats.rejectedTooLarge++;
     delivery.reject({ condition: 'amqp:link:message-size-exceeded', description: `message of ${raw.length} bytes is over the limit` });
@@ -338,6 +345,7 @@ container.on('receiver_open', (context) => {
     if (target.partition !== undefined && !findPartition(target.hub, target.partition)) {
       return refuse(receiver, 'com.microsoft:argument-out-of-range', `partition ${target.partition} not found`);
     }
+    stats.producerLinks++;
   } else if (target.kind !== 'cbs' && target.kind !== 'management') {
     return refuse(receiver, 'amqp:not-found', `no node ${remote.target && remote.target.address}`);
   }
@@ -451,6 +459,7 @@ const controls = {
   'close-all': () => { for (const c of [...connections]) forceClose(c, 'closed by control'); },
   'idle-close': (n) => { faults.idleCloseMs = n; },
   'max-size': (n) => { faults.maxMessageSize = n; },
+  'refuse-partition': (n) => { faults.refusePartition = n; },
 };
 
 const control = readline.createInterface({ input: process.stdin });
