@@ -328,7 +328,7 @@ func waitAircraft(t *testing.T, ctx context.Context, n int, h *Handler) {
 	}
 }
 
-// startRun starts the binary with args (a long-running run) and stops it at the end of the test.
+// startBinary starts the binary with args (a long-running command) and interrupts it at the end of the test.
 func startBinary(t *testing.T, env map[string]string, args ...string) *Handler {
 	t.Helper()
 	h := &Handler{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan error, 1)}
