@@ -37,6 +37,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	in := fs.String("in", "", "results folder written by bench/run.sh (required)")
 	out := fs.String("out", "BENCHMARKS.md", "file to write")
+	manual := fs.String("manual", "bench/manual.md", "sections measured by hand, appended as they are (none if the file is absent)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,6 +50,18 @@ func run(args []string) error {
 	}
 	var b strings.Builder
 	r.write(&b)
+	extra, err := os.ReadFile(*manual)
+	switch {
+	case err == nil:
+		// Drop the file's leading comment: it speaks to whoever edits the file.
+		if _, rest, ok := strings.Cut(string(extra), "-->\n"); ok && strings.HasPrefix(string(extra), "<!--") {
+			extra = []byte(rest)
+		}
+		b.WriteString("\n")
+		b.Write(extra)
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
 	return os.WriteFile(*out, []byte(b.String()), 0o644)
 }
 
