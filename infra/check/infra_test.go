@@ -64,29 +64,10 @@ func bicepFiles(t *testing.T) map[string]*BicepFile {
 	t.Helper()
 	root := repoRoot(t)
 	parsed.once.Do(func() {
-		parsed.files = map[string]*BicepFile{}
-		parsed.err = filepath.WalkDir(filepath.Join(root, "infra"), func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && d.Name() == "check" {
-				return filepath.SkipDir
-			}
-			if d.IsDir() || filepath.Ext(p) != ".bicep" {
-				return nil
-			}
-			rel, err := filepath.Rel(root, p)
-			if err != nil {
-				return err
-			}
-			f, err := ParseBicepFile(p)
-			if err != nil {
-				return err
-			}
-			f.Path = filepath.ToSlash(rel)
-			parsed.files[f.Path] = f
-			return nil
-		})
+		var in *Infra
+		if in, parsed.err = LoadInfra(root); parsed.err == nil {
+			parsed.files = in.Files
+		}
 	})
 	if parsed.err != nil {
 		t.Fatal(parsed.err)
