@@ -109,20 +109,29 @@ func run(mirror, out, infra string, extra []string) error {
 	return nil
 }
 
-// usedTypes lists the type@version of every resource the Bicep files under dir (an infra/ folder)
-// declare.
+// usedTypes lists the type@version of every resource the Bicep files under dir declare.
 func usedTypes(dir string) ([]string, error) {
-	in, err := check.LoadInfra(filepath.Dir(filepath.Clean(dir)))
-	if err != nil {
-		return nil, err
-	}
 	var out []string
-	for _, f := range in.Files {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "check" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || filepath.Ext(p) != ".bicep" {
+			return nil
+		}
+		f, err := check.ParseBicepFile(p)
+		if err != nil {
+			return err
+		}
 		for _, r := range f.Resources() {
 			out = append(out, r.Type+"@"+r.APIVersion)
 		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 func sortedKeys[V any](m map[string]V) []string {
