@@ -124,7 +124,26 @@ param logRetentionDays int = 30
 @description('Analytics: adx (Azure Data Explorer reads the hub: table, dedupe, live functions, dashboard), powerbi (the Stream Analytics job writes outputs 1-3 to Power BI, or to Blob storage without a workspace; the Power BI output stops on 2027-10-31), or both while moving. The Blob archive is written in every case. docs/ANALYTICS.md compares them.')
 param analytics string = 'adx'
 
-@description('Azure Data Explorer SKU (analytics adx or both); modules/adx.bicep lists the production SKUs.')
+// The same list as modules/adx.bicep's skuName (infra/check holds this one inside that one), so a
+// wrong ADX_SKU is refused here, before anything is deployed.
+@allowed([
+  'Dev(No SLA)_Standard_E2a_v4'
+  'Standard_E2ads_v5'
+  'Standard_E4ads_v5'
+  'Standard_E8ads_v5'
+  'Standard_E16ads_v5'
+  'Standard_E2d_v5'
+  'Standard_E4d_v5'
+  'Standard_E8d_v5'
+  'Standard_E16d_v5'
+  'Standard_E2a_v4'
+  'Standard_E4a_v4'
+  'Standard_E8a_v4'
+  'Standard_E16a_v4'
+  'Standard_L8as_v3'
+  'Standard_L16as_v3'
+])
+@description('Azure Data Explorer SKU (analytics adx or both): Dev(No SLA) is one node without an SLA; the others are production SKUs and need adxSkuCapacity 2 or more.')
 param adxSkuName string = 'Dev(No SLA)_Standard_E2a_v4'
 
 @minValue(1)
