@@ -6,7 +6,7 @@
 // column or table would show only as an alert that never fires or an empty chart.
 'use strict';
 
-const { analyseScript, analyseQuery } = require('./kql.js');
+const { analyseScript, analyseQuery, loadKusto, walk } = require('./kql.js');
 
 /**
  * The analyzer's symbols for a Log Analytics workspace holding the tables of a monitor-tables.json
@@ -318,9 +318,25 @@ function markdownKustoBlocks(text) {
   return out;
 }
 
-/** Error diagnostics of a monitoring query analysed against the workspace: ['line N: KSxxx ...']. */
-function checkMonitorQuery(text, globals) {
-  return analyseQuery(text, globals).errors.map((e) => `line ${e.line}: ${e.code} ${e.message}`);
+/**
+ * Problems of a monitoring query analysed against the workspace: its error diagnostics, as
+ * ['line N: KSxxx ...'], and for a log alert query (alert: true) each search or union operator,
+ * which log search alert rules refuse outside cross-resource queries (Microsoft,
+ * azure-monitor-docs alerts/alerts-log-query.md, "Log query constraints"; this deployment has none).
+ */
+function checkMonitorQuery(text, globals, { alert = false } = {}) {
+  const problems = analyseQuery(text, globals).errors.map((e) => `line ${e.line}: ${e.code} ${e.message}`);
+  if (alert) {
+    const K = loadKusto();
+    walk(K.KustoCode.Parse(text).Syntax, (_, node) => {
+      for (const [op, type] of [['search', K.Syntax.SearchOperator], ['union', K.Syntax.UnionOperator]]) {
+        if (node instanceof type) {
+          problems.push(`line ${lineAt(text, node.TextStart)}: a log alert query may not use ${op} (alerts-log-query.md); start it with the table it reads`);
+        }
+      }
+    });
+  }
+  return problems;
 }
 
 module.exports = { workspaceGlobals, bicepQueryProperties, bicepDeclarations, bicepValue, bicepQueries, expandWorkbookParameters, workbookQueries, markdownKustoBlocks, checkMonitorQuery };

@@ -17,7 +17,7 @@ const count = (text, re) => (text.match(re) || []).length;
 
 // Every problem of the alert queries in a Bicep text, each naming the query's line.
 const bicepProblems = (text) =>
-  m.bicepQueries(text).queries.flatMap((q) => m.checkMonitorQuery(q.text, globals).map((p) => `alerts.bicep query at line ${q.line}: ${p}`));
+  m.bicepQueries(text).queries.flatMap((q) => m.checkMonitorQuery(q.text, globals, { alert: true }).map((p) => `alerts.bicep query at line ${q.line}: ${p}`));
 const workbookProblems = (workbook) =>
   m.workbookQueries(workbook).flatMap((q) => m.checkMonitorQuery(q.text, globals).map((p) => `workbook ${q.where}: ${p}`));
 // Replaces exactly one occurrence of from in text, so an injection cannot silently miss.
@@ -86,6 +86,13 @@ test('an alert query with a type error is caught, including one an interpolation
   // The threshold is an int parameter: quoted, it becomes a string compared with an int.
   const quoted = once(h.alertsBicep(), 'where credits < ${lowCreditsThreshold}', "where credits < \\'${lowCreditsThreshold}\\'");
   caught(bicepProblems(quoted), /KS106 The operator '<' is not defined for the operand types int and string/);
+});
+
+test('an alert query using search or union, which log search alert rules refuse, is caught', () => {
+  const text = once(h.alertsBicep(), "query: 'AppTraces |", "query: 'union AppTraces, AppRequests |");
+  caught(bicepProblems(text), /query at line \d+: line 1: a log alert query may not use union/);
+  const searched = once(h.alertsBicep(), "query: 'AppRequests | where", "query: 'search in (AppRequests) \\'OpenSkyTimer\\' | where");
+  caught(bicepProblems(searched), /a log alert query may not use search/);
 });
 
 // The workbook with one item's query changed (from replaced by to, once).
