@@ -79,7 +79,11 @@ function bicepQueryProperties(text) {
   const out = [];
   for (let i = 0; i < text.length; i++) {
     if (text.startsWith('//', i)) i = text.indexOf('\n', i) < 0 ? text.length : text.indexOf('\n', i);
-    else if (text.startsWith('/*', i)) i = text.indexOf('*/', i) + 1;
+    else if (text.startsWith('/*', i)) {
+      const end = text.indexOf('*/', i + 2);
+      if (end < 0) throw new Error(`unterminated /* comment at line ${lineAt(text, i)}`);
+      i = end + 1;
+    }
     else {
       const m = /^(?:query|'query')\s*:\s*/.exec(text.slice(i, i + 40));
       if (!m && text[i] === "'") {
