@@ -418,4 +418,4 @@ function repoFile(rel) {
   return fs.readFileSync(path.join(__dirname, '..', '..', rel), 'utf8');
 }
 
-module.exports = { loadKusto, schemaColumns, checkEventTable, analyseScript, analyseQuery, checkDashboard, dashboardParameters, repoFile };
+module.exports = { loadKusto, schemaColumns, checkEventTable, analyseScript, analyseQuery, checkDashboard, dashboardParameters, repoFile, walk };

@@ -1,5 +1,6 @@
-// What the tests read from the repository: the script, the event schema, the dashboard, and the
-// names infra/modules/adx.bicep gives the data connection (which the script must create).
+// What the tests read from the repository: the script, the event schema, the dashboard, the
+// names infra/modules/adx.bicep gives the data connection (which the script must create), and the
+// monitoring queries with the Log Analytics tables they read.
 'use strict';
 
 const { repoFile } = require('../kql.js');
@@ -19,4 +20,8 @@ module.exports = {
   schema: () => JSON.parse(repoFile('schema/event.schema.json')),
   dashboard: () => JSON.parse(repoFile('infra/adx/dashboard.json')),
   adxBicep: () => repoFile('infra/modules/adx.bicep'),
+  alertsBicep: () => repoFile('infra/modules/alerts.bicep'),
+  workbookText: () => repoFile('infra/workbook.json'),
+  deployGuide: () => repoFile('docs/DEPLOY.md'),
+  monitorTables: () => JSON.parse(repoFile('infra/adx/test/monitor-tables.json')),
 };
