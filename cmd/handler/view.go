@@ -119,7 +119,7 @@ func startView(ctx context.Context, addr string, store *view.Store, log *slog.Lo
 	}()
 	log.Info("view: open the live map", slog.String("url", "http://"+ln.Addr().String()+"/"))
 	var once sync.Once
-	stop = func() {
+	shutdown := func() {
 		once.Do(func() {
 			cancel()
 			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -128,11 +128,13 @@ func startView(ctx context.Context, addr string, store *view.Store, log *slog.Lo
 		})
 		<-done
 	}
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	return stop, nil
+	// Not a goroutine waiting for ctx: a caller that stops the view itself may have a ctx that
+	// never ends.
+	unwatch := context.AfterFunc(ctx, shutdown)
+	return func() {
+		unwatch()
+		shutdown()
+	}, nil
 }
 
 // observeInto hands each published snapshot of the tick runner to the view.
