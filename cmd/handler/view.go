@@ -13,6 +13,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 
+	"github.com/opensky-eventhubs/handler/internal/config"
 	"github.com/opensky-eventhubs/handler/internal/eventhub"
 	"github.com/opensky-eventhubs/handler/internal/flight"
 	"github.com/opensky-eventhubs/handler/internal/view"
@@ -57,7 +58,22 @@ func viewCmd(ctx context.Context, args []string, getenv func(string) string, std
 			return &usageError{cmd: "view", err: err}
 		}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// The hub's settings are checked before the page is served: a view that cannot read its
+	// source must not first say where to open it. They also set the log level, as for tail.
+	var (
+		client *azeventhubs.ConsumerClient
+		cfg    config.Config
+		level  = slog.LevelInfo
+	)
+	if *hub {
+		var err error
+		if client, cfg, err = openConsumer(getenv, *group); err != nil {
+			return fmt.Errorf("handler view --eventhub: %w", err)
+		}
+		defer client.Close(context.WithoutCancel(ctx))
+		level = cfg.LogLevel
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	store := view.NewStore(log, view.DefaultQuiet)
 	stop, err := startView(ctx, *listen, store, log)
 	if err != nil {
@@ -68,11 +84,6 @@ func viewCmd(ctx context.Context, args []string, getenv func(string) string, std
 		log.Info("view: following", slog.String("file", *file))
 		return view.FollowFile(ctx, *file, log, store.Ingest)
 	}
-	client, cfg, err := openConsumer(getenv, *group)
-	if err != nil {
-		return fmt.Errorf("handler view --eventhub: %w", err)
-	}
-	defer client.Close(context.WithoutCancel(ctx))
 	log.Info("view: reading", slog.String("eventhub", cfg.EventHubName), slog.String("from", from.String()),
 		slog.String("consumer_group", *group))
 	err = eventhub.Consume(ctx, client, from, func(body []byte) error {

@@ -33,3 +33,17 @@ func TestStartViewStopLeavesNothing(t *testing.T) {
 		t.Errorf("a goroutine of startView is still running after stop:\n%s", stacks)
 	}
 }
+
+// TestViewEventHubChecksSettingsFirst: view --eventhub without a hub fails naming the settings,
+// and does not first serve the page and tell the user to open it.
+func TestViewEventHubChecksSettingsFirst(t *testing.T) {
+	var stdout, stderr strings.Builder
+	getenv := func(string) string { return "" }
+	err := run(context.Background(), []string{"view", "--eventhub", "--listen", "127.0.0.1:0"}, getenv, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "EVENTHUB_NAMESPACE") {
+		t.Fatalf("view --eventhub with no hub set: %v, want an error naming EVENTHUB_NAMESPACE", err)
+	}
+	if strings.Contains(stderr.String(), "open the live map") {
+		t.Errorf("the view was served before its source was known to be unusable:\n%s", stderr.String())
+	}
+}
