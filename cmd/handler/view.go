@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +48,22 @@ func viewCmd(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if (*file == "") == !*hub {
 		return usageErrorf("view", "view needs one source: --file PATH (an NDJSON file the file sink writes) or --eventhub (the configured hub)")
+	}
+	if *file != "" {
+		var hubOnly []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "from" || f.Name == "consumer-group" {
+				hubOnly = append(hubOnly, "--"+f.Name)
+			}
+		})
+		if len(hubOnly) > 0 {
+			// Ignoring them would show the whole file when the user asked for less.
+			verb := "goes"
+			if len(hubOnly) > 1 {
+				verb = "go"
+			}
+			return usageErrorf("view", "%s %s with --eventhub only; --file reads the whole file, then what is appended", strings.Join(hubOnly, " and "), verb)
+		}
 	}
 	var from eventhub.From
 	if *hub {

@@ -47,3 +47,21 @@ func TestViewEventHubChecksSettingsFirst(t *testing.T) {
 		t.Errorf("the view was served before its source was known to be unusable:\n%s", stderr.String())
 	}
 }
+
+// TestViewFileRefusesHubFlags: --from and --consumer-group mean nothing to view --file; taking
+// them silently would show the whole file to a user who asked for less.
+func TestViewFileRefusesHubFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"view", "--file", "x.ndjson", "--from", "latest"},
+		{"view", "--file", "x.ndjson", "--consumer-group", "mine"},
+	} {
+		var stdout, stderr strings.Builder
+		// Bounded: a view that took the flags would follow the file until its context ended.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := run(ctx, append(args, "--listen", "127.0.0.1:0"), func(string) string { return "" }, &stdout, &stderr)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), args[3]) || !strings.Contains(err.Error(), "--eventhub") || exitCode(err) != 2 {
+			t.Errorf("handler %v: %v (exit %d), want a usage error naming %s and --eventhub", args, err, exitCode(err), args[3])
+		}
+	}
+}
