@@ -20,11 +20,12 @@ const FollowPoll = 250 * time.Millisecond
 const MaxLineBytes = 1 << 20
 
 // FollowFile reads the NDJSON file at path from its start and then each line appended to it, as
-// `tail -F` does, until ctx ends; each complete line goes to fn. A last line without its newline
-// is held until the rest is written. A file that does not exist yet is waited for; one that
-// shrinks or is replaced by another of its name (rotated) is read again from its start. A line fn
-// rejects, or one over MaxLineBytes, is logged with its number and skipped, so that one bad line
-// does not stop the view.
+// `tail -F` does, until ctx ends; each complete line goes to fn, which must not keep it (its
+// bytes are reused for the next read). A last line without its newline is held until the rest is
+// written. A file that does not exist yet is waited for; one that shrinks or is replaced by
+// another of its name (rotated) is read again from its start. A line fn rejects, or one over
+// MaxLineBytes, is logged with its number and skipped, so that one bad line does not stop the
+// view.
 func FollowFile(ctx context.Context, path string, log *slog.Logger, fn func(line []byte) error) error {
 	var (
 		f       *os.File
