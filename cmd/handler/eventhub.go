@@ -18,9 +18,9 @@ const eventHubConnectTimeout = 30 * time.Second
 
 // newEventHubSink returns a sink that connects to the hub in the background once Start is called
 // (serve calls it when the host's first GET / has been answered, so that the handler's start is
-// not slowed by the connection's work; run calls it at once). The first publish starts the
-// connection if nothing has, and waits for it; a failed connection is logged at once and tried
-// again by the next publish.
+// not slowed by the connection's work), or at once with Connect (run, before its first tick,
+// failing if the hub cannot be used). The first publish starts the connection if nothing has,
+// and waits for it; a failed connection is logged at once and tried again by the next publish.
 func newEventHubSink(ctx context.Context, cfg config.Config, log *slog.Logger) (*pendingSink, error) {
 	ecfg := eventhub.Config{
 		ConnectionString: cfg.EventHubConnString.Value(),

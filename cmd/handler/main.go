@@ -4,10 +4,12 @@
 //
 //	handler                      serve for the Functions host (same as "handler serve")
 //	handler serve                listen on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT
-//	handler run [--every D] [--for D] [--once]
+//	handler run [--every D] [--for D] [--once] [--view ADDR]
 //	                             tick on its own: at once, then every D (default: OPENSKY_SCHEDULE)
 //	handler tail [--from F] [--count N] [--for D] [--consumer-group G]
 //	                             print the Event Hub's events as NDJSON
+//	handler view (--file PATH | --eventhub) [--listen ADDR] [--from F] [--consumer-group G]
+//	                             serve the live map of a file the file sink writes, or of the hub
 //	handler version              the version, commit and Go version it was built from
 //
 // "handler COMMAND --help" prints a command's usage. Settings come from the environment (app

@@ -75,13 +75,16 @@ func TestTailFromStartIntegration(t *testing.T) {
 	}
 	sameBodies(t, lines(stdout), want)
 
+	// --for must leave time to start, connect and read every event even on a busy machine: the
+	// read is what is checked here, not its speed (BenchmarkConsumePeer measures that).
+	const forDur = 5 * time.Second
 	start := time.Now()
-	stdout, stderr, err = run(t, env, "tail", "--from", "start", "--for", "1s")
+	stdout, stderr, err = run(t, env, "tail", "--from", "start", "--for", forDur.String())
 	if err != nil {
 		t.Fatalf("tail --for: %v\n%s", err, stderr)
 	}
-	if d := time.Since(start); d < time.Second {
-		t.Errorf("tail --for 1s returned after %v", d)
+	if d := time.Since(start); d < forDur {
+		t.Errorf("tail --for %v returned after %v", forDur, d)
 	}
 	sameBodies(t, lines(stdout), want)
 	if !strings.Contains(stderr, "events="+strconv.Itoa(len(want))) {

@@ -3,16 +3,19 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azeventhubs/v2"
 
+	"github.com/opensky-eventhubs/handler/internal/config"
 	"github.com/opensky-eventhubs/handler/internal/eventhub"
 	"github.com/opensky-eventhubs/handler/internal/flight"
 	"github.com/opensky-eventhubs/handler/internal/view"
@@ -46,6 +49,22 @@ func viewCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if (*file == "") == !*hub {
 		return usageErrorf("view", "view needs one source: --file PATH (an NDJSON file the file sink writes) or --eventhub (the configured hub)")
 	}
+	if *file != "" {
+		var hubOnly []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "from" || f.Name == "consumer-group" {
+				hubOnly = append(hubOnly, "--"+f.Name)
+			}
+		})
+		if len(hubOnly) > 0 {
+			// Ignoring them would show the whole file when the user asked for less.
+			verb := "goes"
+			if len(hubOnly) > 1 {
+				verb = "go"
+			}
+			return usageErrorf("view", "%s %s with --eventhub only; --file reads the whole file, then what is appended", strings.Join(hubOnly, " and "), verb)
+		}
+	}
 	var from eventhub.From
 	if *hub {
 		text := *fromFlag
@@ -57,7 +76,22 @@ func viewCmd(ctx context.Context, args []string, getenv func(string) string, std
 			return &usageError{cmd: "view", err: err}
 		}
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// The hub's settings are checked before the page is served: a view that cannot read its
+	// source must not first say where to open it. They also set the log level, as for tail.
+	var (
+		client *azeventhubs.ConsumerClient
+		cfg    config.Config
+		level  = slog.LevelInfo
+	)
+	if *hub {
+		var err error
+		if client, cfg, err = openConsumer(getenv, *group); err != nil {
+			return fmt.Errorf("handler view --eventhub: %w", err)
+		}
+		defer client.Close(context.WithoutCancel(ctx))
+		level = cfg.LogLevel
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	store := view.NewStore(log, view.DefaultQuiet)
 	stop, err := startView(ctx, *listen, store, log)
 	if err != nil {
@@ -68,11 +102,6 @@ func viewCmd(ctx context.Context, args []string, getenv func(string) string, std
 		log.Info("view: following", slog.String("file", *file))
 		return view.FollowFile(ctx, *file, log, store.Ingest)
 	}
-	client, cfg, err := openConsumer(getenv, *group)
-	if err != nil {
-		return fmt.Errorf("handler view --eventhub: %w", err)
-	}
-	defer client.Close(context.WithoutCancel(ctx))
 	log.Info("view: reading", slog.String("eventhub", cfg.EventHubName), slog.String("from", from.String()),
 		slog.String("consumer_group", *group))
 	err = eventhub.Consume(ctx, client, from, func(body []byte) error {
@@ -119,7 +148,7 @@ func startView(ctx context.Context, addr string, store *view.Store, log *slog.Lo
 	}()
 	log.Info("view: open the live map", slog.String("url", "http://"+ln.Addr().String()+"/"))
 	var once sync.Once
-	stop = func() {
+	shutdown := func() {
 		once.Do(func() {
 			cancel()
 			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -128,11 +157,13 @@ func startView(ctx context.Context, addr string, store *view.Store, log *slog.Lo
 		})
 		<-done
 	}
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
-	return stop, nil
+	// Not a goroutine waiting for ctx: a caller that stops the view itself may have a ctx that
+	// never ends.
+	unwatch := context.AfterFunc(ctx, shutdown)
+	return func() {
+		unwatch()
+		shutdown()
+	}, nil
 }
 
 // observeInto hands each published snapshot of the tick runner to the view.

@@ -328,7 +328,8 @@ func waitAircraft(t *testing.T, ctx context.Context, n int, h *Handler) {
 	}
 }
 
-// startBinary starts the binary with args (a long-running command) and interrupts it at the end of the test.
+// startBinary starts the binary with args (a long-running command) and interrupts it at the end
+// of the test, when it must stop cleanly: exit 0 within 10s.
 func startBinary(t *testing.T, env map[string]string, args ...string) *Handler {
 	t.Helper()
 	h := &Handler{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan error, 1)}
@@ -342,11 +343,14 @@ func startBinary(t *testing.T, env map[string]string, args ...string) *Handler {
 	t.Cleanup(func() {
 		_ = h.Cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-h.done:
+		case err := <-h.done:
+			if err != nil {
+				t.Errorf("handler %v after an interrupt: %v, want exit 0\n%s", args, err, h.Stderr)
+			}
 		case <-time.After(10 * time.Second):
 			_ = h.Cmd.Process.Kill()
 			<-h.done
-			t.Errorf("handler run --view did not stop within 10s of an interrupt")
+			t.Errorf("handler %v did not stop within 10s of an interrupt", args)
 		}
 	})
 	return h

@@ -104,10 +104,16 @@ const receiveWindow = 50 * time.Millisecond
 // a couple of calls instead of the default 300's five or more.
 const receiveCount = 1000
 
+// consumeCloseTimeout bounds closing a partition's link once reading has stopped: a close waits
+// for the service's answer, which a connection gone silent never brings, and Ctrl-C must end
+// handler tail and handler view all the same.
+const consumeCloseTimeout = 3 * time.Second
+
 // Consume reads every partition of client's hub at once, from from, and calls fn with each
 // event's body, one call at a time (fn needs no locking), in order within a partition. It returns
-// nil when ctx is done, fn's error when fn fails (reading stops), or the error that stopped a
-// partition. The body must not be kept after fn returns.
+// nil when ctx is done (a few seconds later at most, however the connection fares), fn's error
+// when fn fails (reading stops), or the error that stopped a partition. The body must not be kept
+// after fn returns.
 func Consume(ctx context.Context, client *azeventhubs.ConsumerClient, from From, fn func(body []byte) error) error {
 	from, err := from.Pin(ctx, client)
 	if err != nil {
@@ -125,7 +131,11 @@ func Consume(ctx context.Context, client *azeventhubs.ConsumerClient, from From,
 			if err != nil {
 				return fmt.Errorf("opening partition %s: %w", id, err)
 			}
-			defer pc.Close(context.WithoutCancel(gctx))
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), consumeCloseTimeout)
+				defer cancel()
+				_ = pc.Close(cctx)
+			}()
 			idle := true
 			for gctx.Err() == nil {
 				var events []*azeventhubs.ReceivedEventData

@@ -170,3 +170,49 @@ func BenchmarkConsumePeer(b *testing.B) {
 	}
 	b.ReportMetric(float64(want), "events")
 }
+
+// TestConsumeStalledConnectionIntegration: a Consume whose connection went silent returns soon
+// after its context ends (Ctrl-C in handler tail or view), instead of waiting without end for the
+// service to answer the close of each partition's link.
+func TestConsumeStalledConnectionIntegration(t *testing.T) {
+	ctx := testContext(t)
+	p := ehtest.Start(t, ehtest.Options{})
+	s := newSink(t, ctx, Config{ConnectionString: p.ConnectionString(ehtest.DefaultHub)})
+	batch := snapshotBatch(t, "small-2018-02-13.json")
+	if _, err := s.Publish(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	x := ehtest.StartProxy(t, p)
+	cc, err := NewConsumerClient(Config{ConnectionString: x.ConnectionString(ehtest.DefaultHub)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close(context.Background())
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	read := make(chan struct{}, len(batch.Records))
+	done := make(chan error, 1)
+	go func() {
+		done <- Consume(cctx, cc, From{Earliest: true}, func([]byte) error { read <- struct{}{}; return nil })
+	}()
+	// Every link is open once every event was read: then the connection goes silent.
+	for range batch.Records {
+		select {
+		case <-read:
+		case err := <-done:
+			t.Fatalf("Consume ended before reading every event: %v", err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("the events were not read within 20s")
+		}
+	}
+	x.Stall()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Consume after its context ended: %v, want nil", err)
+		}
+	case <-time.After(consumeCloseTimeout + 10*time.Second):
+		t.Fatalf("Consume did not return within %v of its context ending on a silent connection", consumeCloseTimeout+10*time.Second)
+	}
+}

@@ -93,7 +93,7 @@ type Sink struct {
 	mu         sync.Mutex
 	producer   *azeventhubs.ProducerClient // replaced after a try timed out
 	progress   *progress                   // the producer's calls
-	retired    []*retired                  // replaced producers, closed a send timeout later
+	retired    []*retired                  // replaced producers not yet closed (a send timeout later)
 	partitions []string                    // sorted; nil means "read them again"
 }
 
@@ -274,7 +274,13 @@ func (s *Sink) replaceProducer(old *azeventhubs.ProducerClient) {
 	s.producer, s.progress = pc, new(progress)
 	r := &retired{pc: old}
 	s.retired = append(s.retired, r)
-	time.AfterFunc(s.sendTimeout, r.close)
+	time.AfterFunc(s.sendTimeout, func() {
+		// Closed, it is forgotten: a long run on a flaky link replaces many.
+		s.mu.Lock()
+		s.retired = slices.DeleteFunc(s.retired, func(x *retired) bool { return x == r })
+		s.mu.Unlock()
+		r.close()
+	})
 }
 
 // retired is a replaced producer waiting to be closed.

@@ -624,3 +624,33 @@ func BenchmarkFirstPublishOverLatency(b *testing.B) {
 		})
 	}
 }
+
+// TestRetiredProducersAreForgotten: a producer replaced after a timeout is closed a send timeout
+// later and then dropped, so that a long-running handler on a flaky link does not keep every
+// client it ever replaced.
+func TestRetiredProducersAreForgotten(t *testing.T) {
+	const cs = "Endpoint=sb://127.0.0.1:1/;SharedAccessKeyName=k;SharedAccessKey=0123456789;EntityPath=hub"
+	s := &Sink{sendTimeout: time.Millisecond, log: slog.New(slog.DiscardHandler)}
+	s.newProducer = func() (*azeventhubs.ProducerClient, error) {
+		return azeventhubs.NewProducerClientFromConnectionString(cs, "", nil) // connects lazily: never, here
+	}
+	if err := s.firstProducer(); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		s.replaceProducer(s.client())
+	}
+	n := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		n = len(s.retired)
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+	}
+	if n != 0 {
+		t.Errorf("%d replaced producers still held after their close", n)
+	}
+	_ = s.Close(context.Background())
+}
