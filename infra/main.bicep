@@ -146,13 +146,27 @@ param analytics string = 'adx'
 @description('Azure Data Explorer SKU (analytics adx or both): Dev(No SLA) is one node without an SLA; the others are production SKUs and need adxSkuCapacity 2 or more.')
 param adxSkuName string = 'Dev(No SLA)_Standard_E2a_v4'
 
+// The engine of a production SKU needs at least two instances (MicrosoftDocs/dataexplorer-docs,
+// data-explorer/pricing-calculator.md); a Dev(No SLA) cluster has one. The default follows the
+// SKU, so ADX_SKU alone is enough to move to a production SKU.
 @minValue(1)
 @maxValue(1000)
-@description('Azure Data Explorer instances: 1 for a Dev SKU, 2 or more for production.')
-param adxSkuCapacity int = 1
+@description('Azure Data Explorer instances: 1 for a Dev SKU, 2 or more for production (the default follows adxSkuName).')
+param adxSkuCapacity int = startsWith(adxSkuName, 'Dev(No SLA)') ? 1 : 2
 
 @description('A user (e-mail), application (client id) or security group (name) who may query the Data Explorer database and use the dashboard. Empty grants no one.')
 param adxViewer string = ''
+
+// Microsoft.Kusto principal assignments need the principal's kind with its id: an application id
+// or a group name given as a User does not resolve (bicep-types-az generated/azure-kusto/
+// microsoft.kusto/2024-04-13 DatabasePrincipalProperties; dataexplorer-docs add-database-principal.md).
+@allowed([
+  'User'
+  'Group'
+  'App'
+])
+@description('What adxViewer is: User (an e-mail), App (an application client id) or Group (a security group name).')
+param adxViewerType string = 'User'
 
 
 @description('Power BI workspace (group) id the Stream Analytics job writes to. Empty turns Power BI off.')
@@ -320,6 +334,7 @@ module adx 'modules/adx.bicep' = if (adxOn) {
     eventHubName: eventHubs.outputs.eventHubName
     consumerGroupName: 'adx'
     principalId: adxViewer
+    principalType: adxViewerType
   }
 }
 
