@@ -36,6 +36,10 @@ param openskySchedule string = '0 */15 * * * *'
 @description('The shortest interval of openskySchedule in whole minutes (rounded up). azd\'s preprovision hook sets it from the schedule (scripts/deploycheck); the "no events reach the hub" alert waits three intervals.')
 param openskyIntervalMinutes int = 15
 
+@minValue(0)
+@description('OpenSky credits the schedule spends a day (calls a day x the price of one call for openskyBbox). azd\'s preprovision hook sets it from the schedule and box (scripts/deploycheck); the "credits low" alert fires only below what the schedule should leave at the end of a day, so that a schedule planned to use most of the credits does not alert every day.')
+param openskyCreditsPerDay int = 384
+
 @description('OPENSKY_BBOX: lamin,lomin,lamax,lomax in degrees (e.g. 45.8,5.9,47.8,10.5); empty asks for the whole world.')
 param openskyBbox string = ''
 
@@ -206,8 +210,14 @@ var deploymentContainerName = 'app-package'
 var archiveContainerName = 'archive'
 var powerBiOn = enablePowerBi && analytics != 'adx'
 // The credits alert's threshold: a tenth of the daily budget, as the handler's own warning
-// (anonymous 400, standard 4,000, feeder 8,000; a client id without an account kind is standard).
-var lowCreditsThreshold = openskyAccount == 'feeder' ? 800 : (openskyAccount == 'standard' || (openskyAccount == '' && !empty(openskyClientId))) ? 400 : 40
+// (anonymous 400, standard 4,000, feeder 8,000; a client id without an account kind is standard),
+// but never above what the schedule leaves unspent at the end of a day. The default schedule spends
+// 384 of an anonymous caller's 400 credits, so a tenth (40) would be passed every evening and the
+// alert would fire every day; below 16 credits left, something else spends them (anonymous credits
+// are counted per IP, and a Function App shares its outbound addresses) and ticks will soon fail.
+var dailyCredits = openskyAccount == 'feeder' ? 8000 : (openskyAccount == 'standard' || (openskyAccount == '' && !empty(openskyClientId))) ? 4000 : 400
+var spareCredits = dailyCredits - openskyCreditsPerDay
+var lowCreditsThreshold = spareCredits > 0 ? min(dailyCredits / 10, spareCredits) : dailyCredits / 10
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'

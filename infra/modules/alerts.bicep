@@ -90,7 +90,7 @@ var logAlerts = [
     name: 'credits-low'
     severity: 2
     window: tickWindow
-    description: 'OpenSky reported fewer than ${lowCreditsThreshold} credits left today (credits_remaining of the tick summary). Ticks will fail with 429 until the daily reset: slow the schedule, narrow the box, or use an account with more credits.'
+    description: 'OpenSky reported fewer than ${lowCreditsThreshold} credits left today (credits_remaining of the tick summary), less than the schedule should leave: something spends more than planned (anonymous credits are counted per IP), or the schedule needs more than the account has. Ticks will fail with 429 until the daily reset: slow the schedule, narrow the box, or use an account with more credits.'
     query: 'AppTraces | where Message startswith "tick summary " | extend summary = parse_json(substring(Message, strlen("tick summary "))) | where isnotnull(summary.credits_remaining) | summarize credits = min(toint(summary.credits_remaining)) | where credits < ${lowCreditsThreshold}'
   }
 ]

@@ -11,8 +11,10 @@
 //
 // It reads the settings azd passes to hooks (OPENSKY_SCHEDULE, OPENSKY_BBOX, OPENSKY_ICAO24,
 // STREAM_ANALYTICS_UNITS, POWERBI_WORKSPACE_ID) and, when they fit, prints what infra/main.bicep
-// needs from the schedule as NAME=value lines (OPENSKY_INTERVAL_MINUTES, for the "no events reach
-// the hub" alert) for the hook to store with `azd env set`.
+// needs from the schedule as NAME=value lines for the hook to store with `azd env set`:
+// OPENSKY_INTERVAL_MINUTES, for the "no events reach the hub" alert, and OPENSKY_CREDITS_PER_DAY,
+// what the schedule spends of the daily OpenSky credits, so that the "credits low" alert does not
+// fire every day on a schedule that plans to use nearly all of them.
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 	"time"
 
 	"github.com/opensky-eventhubs/handler/internal/config"
+	"github.com/opensky-eventhubs/handler/internal/opensky"
 )
 
 // Planning figures. The first two are Microsoft's documented limits; the others are this
@@ -58,6 +61,7 @@ type Plan struct {
 	PowerBIRowsPerHour int     // to the live table
 	DedupeEvents       int     // event_ids in the one-hour dedupe window
 	StreamingUnits     int
+	CreditsPerDay      int // OpenSky credits the schedule spends a day (calls x the box's price), rounded up
 }
 
 func run(getenv func(string) string, stdout io.Writer) error {
@@ -84,6 +88,7 @@ func run(getenv func(string) string, stdout io.Writer) error {
 		return errors.Join(problems...)
 	}
 	fmt.Fprintf(stdout, "OPENSKY_INTERVAL_MINUTES=%d\n", p.IntervalMinutes)
+	fmt.Fprintf(stdout, "OPENSKY_CREDITS_PER_DAY=%d\n", p.CreditsPerDay)
 	return nil
 }
 
@@ -139,5 +144,10 @@ func plan(getenv func(string) string) (Plan, error) {
 	p.IntervalMinutes = int(math.Ceil(gap.Minutes()))
 	p.PowerBIRowsPerHour = int(float64(p.Aircraft) * math.Min(60, p.TicksPerHour))
 	p.DedupeEvents = int(float64(p.Aircraft) * math.Max(1, p.TicksPerHour))
+	q := opensky.Query{}
+	if b := cfg.BBox; b != nil {
+		q.BBox = &opensky.BBox{LaMin: b.LaMin, LoMin: b.LoMin, LaMax: b.LaMax, LoMax: b.LoMax}
+	}
+	p.CreditsPerDay = int(math.Ceil(cfg.CallsPerDay() * float64(q.Credits())))
 	return p, nil
 }
