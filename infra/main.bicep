@@ -33,6 +33,7 @@ param tags object = {}
 param openskySchedule string = '0 */15 * * * *'
 
 @minValue(1)
+@maxValue(1440)
 @description('The shortest interval of openskySchedule in whole minutes (rounded up). azd\'s preprovision hook sets it from the schedule (scripts/deploycheck); the "no events reach the hub" alert waits three intervals.')
 param openskyIntervalMinutes int = 15
 

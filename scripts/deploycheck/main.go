@@ -44,6 +44,10 @@ const (
 	statesPerSquareDegree = 30
 	// eventsPerUnit is how many event_ids the dedupe window may hold per streaming unit.
 	eventsPerUnit = 350_000
+	// maxIntervalMinutes is the longest gap between ticks the "no events reach the hub" alert can
+	// watch: Azure Monitor log alerts look back at most two days, and a day between ticks keeps at
+	// least two of them in that window.
+	maxIntervalMinutes = 24 * 60
 )
 
 func main() {
@@ -70,6 +74,11 @@ func run(getenv func(string) string, stdout io.Writer) error {
 		return err
 	}
 	var problems []error
+	if p.IntervalMinutes > maxIntervalMinutes {
+		problems = append(problems, fmt.Errorf(
+			"OPENSKY_SCHEDULE %q leaves up to %d minutes between ticks; the alert that no events reach the hub looks back at most two days (Azure Monitor log alerts) and would fire between ticks; choose a schedule that fires at least once a day",
+			getenv("OPENSKY_SCHEDULE"), p.IntervalMinutes))
+	}
 	if getenv("POWERBI_WORKSPACE_ID") != "" && p.PowerBIRowsPerHour > powerBIRowsPerHour {
 		problems = append(problems, fmt.Errorf(
 			"about %d aircraft x %.0f rows an hour each = %d rows an hour to the Power BI live table, more than the Power BI push dataset limit of %d rows per hour; narrow OPENSKY_BBOX or OPENSKY_ICAO24",

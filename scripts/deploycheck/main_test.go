@@ -114,6 +114,17 @@ func TestRefusesPowerBIRowsOverTheLimit(t *testing.T) {
 	}
 }
 
+func TestRefusesTicksFurtherApartThanADay(t *testing.T) {
+	// Once a week: the hub-silent alert's longest window (two days) would hold no tick.
+	err := run(env(map[string]string{"OPENSKY_SCHEDULE": "0 0 0 * * 1"}), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "OPENSKY_SCHEDULE") || !strings.Contains(err.Error(), "at most two days") {
+		t.Errorf("a weekly schedule: %v", err)
+	}
+	if err := run(env(map[string]string{"OPENSKY_SCHEDULE": "0 0 3 * * *"}), &bytes.Buffer{}); err != nil {
+		t.Errorf("a daily schedule is refused: %v", err)
+	}
+}
+
 func TestBadSettingsAreNamed(t *testing.T) {
 	for name, m := range map[string]map[string]string{
 		"OPENSKY_SCHEDULE":       {"OPENSKY_SCHEDULE": "*/15 * * * *"},
