@@ -33,8 +33,13 @@ param tags object = {}
 param openskySchedule string = '0 */15 * * * *'
 
 @minValue(1)
+@maxValue(1440)
 @description('The shortest interval of openskySchedule in whole minutes (rounded up). azd\'s preprovision hook sets it from the schedule (scripts/deploycheck); the "no events reach the hub" alert waits three intervals.')
 param openskyIntervalMinutes int = 15
+
+@minValue(0)
+@description('OpenSky credits the schedule spends a day (calls a day x the price of one call for openskyBbox). azd\'s preprovision hook sets it from the schedule and box (scripts/deploycheck); the "credits low" alert fires only below what the schedule should leave at the end of a day, so that a schedule planned to use most of the credits does not alert every day.')
+param openskyCreditsPerDay int = 384
 
 @description('OPENSKY_BBOX: lamin,lomin,lamax,lomax in degrees (e.g. 45.8,5.9,47.8,10.5); empty asks for the whole world.')
 param openskyBbox string = ''
@@ -146,13 +151,27 @@ param analytics string = 'adx'
 @description('Azure Data Explorer SKU (analytics adx or both): Dev(No SLA) is one node without an SLA; the others are production SKUs and need adxSkuCapacity 2 or more.')
 param adxSkuName string = 'Dev(No SLA)_Standard_E2a_v4'
 
+// The engine of a production SKU needs at least two instances (MicrosoftDocs/dataexplorer-docs,
+// data-explorer/pricing-calculator.md); a Dev(No SLA) cluster has one. The default follows the
+// SKU, so ADX_SKU alone is enough to move to a production SKU.
 @minValue(1)
 @maxValue(1000)
-@description('Azure Data Explorer instances: 1 for a Dev SKU, 2 or more for production.')
-param adxSkuCapacity int = 1
+@description('Azure Data Explorer instances: 1 for a Dev SKU, 2 or more for production (the default follows adxSkuName).')
+param adxSkuCapacity int = startsWith(adxSkuName, 'Dev(No SLA)') ? 1 : 2
 
 @description('A user (e-mail), application (client id) or security group (name) who may query the Data Explorer database and use the dashboard. Empty grants no one.')
 param adxViewer string = ''
+
+// Microsoft.Kusto principal assignments need the principal's kind with its id: an application id
+// or a group name given as a User does not resolve (bicep-types-az generated/azure-kusto/
+// microsoft.kusto/2024-04-13 DatabasePrincipalProperties; dataexplorer-docs add-database-principal.md).
+@allowed([
+  'User'
+  'Group'
+  'App'
+])
+@description('What adxViewer is: User (an e-mail), App (an application client id) or Group (a security group name).')
+param adxViewerType string = 'User'
 
 
 @description('Power BI workspace (group) id the Stream Analytics job writes to. Empty turns Power BI off.')
@@ -192,8 +211,14 @@ var deploymentContainerName = 'app-package'
 var archiveContainerName = 'archive'
 var powerBiOn = enablePowerBi && analytics != 'adx'
 // The credits alert's threshold: a tenth of the daily budget, as the handler's own warning
-// (anonymous 400, standard 4,000, feeder 8,000; a client id without an account kind is standard).
-var lowCreditsThreshold = openskyAccount == 'feeder' ? 800 : (openskyAccount == 'standard' || (openskyAccount == '' && !empty(openskyClientId))) ? 400 : 40
+// (anonymous 400, standard 4,000, feeder 8,000; a client id without an account kind is standard),
+// but never above what the schedule leaves unspent at the end of a day. The default schedule spends
+// 384 of an anonymous caller's 400 credits, so a tenth (40) would be passed every evening and the
+// alert would fire every day; below 16 credits left, something else spends them (anonymous credits
+// are counted per IP, and a Function App shares its outbound addresses) and ticks will soon fail.
+var dailyCredits = openskyAccount == 'feeder' ? 8000 : (openskyAccount == 'standard' || (openskyAccount == '' && !empty(openskyClientId))) ? 4000 : 400
+var spareCredits = dailyCredits - openskyCreditsPerDay
+var lowCreditsThreshold = spareCredits > 0 ? min(dailyCredits / 10, spareCredits) : dailyCredits / 10
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
@@ -320,6 +345,7 @@ module adx 'modules/adx.bicep' = if (adxOn) {
     eventHubName: eventHubs.outputs.eventHubName
     consumerGroupName: 'adx'
     principalId: adxViewer
+    principalType: adxViewerType
   }
 }
 

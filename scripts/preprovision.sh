@@ -4,7 +4,7 @@
 # 1. scripts/deploycheck refuses settings the deployed pipeline cannot carry (the Power BI push
 #    limit, the Stream Analytics dedupe state against STREAM_ANALYTICS_UNITS), naming the limit,
 #    before anything is created; otherwise it prints what main.bicep derives from the schedule
-#    (OPENSKY_INTERVAL_MINUTES), which this stores with `azd env set` (azd reloads the environment
+#    (OPENSKY_INTERVAL_MINUTES, OPENSKY_CREDITS_PER_DAY), which this stores with `azd env set` (azd reloads the environment
 #    after a hook, so the provisioning that follows reads it).
 # 2. A Key Vault left soft-deleted by `azd down` without --purge keeps its name, and the vault of
 #    this environment has the same name: it is purged so the deployment can create it again (the

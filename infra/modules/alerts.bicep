@@ -25,13 +25,17 @@ param alertEmail string
 param logAnalyticsId string
 param streamAnalyticsJobId string
 @minValue(1)
+@maxValue(1440)
 param intervalMinutes int
 param lowCreditsThreshold int
 
 // The silence that means "stopped": three schedule intervals, rounded up to a window that log
-// alerts accept.
+// alerts accept (5, 10, 15, 30, 45, 60, 120, 180, 240, 300, 360, 1440 or 2880 minutes: the service's
+// own answer to any other, quoted in Azure/azure-rest-api-specs issue 21258). Two days is the
+// longest, so scripts/deploycheck refuses a schedule with more than a day between ticks: the
+// window would hold no tick and the alert would fire between every two.
 var silenceMinutes = 3 * intervalMinutes
-var silenceWindow = silenceMinutes <= 15 ? 'PT15M' : silenceMinutes <= 30 ? 'PT30M' : silenceMinutes <= 45 ? 'PT45M' : silenceMinutes <= 60 ? 'PT1H' : silenceMinutes <= 120 ? 'PT2H' : silenceMinutes <= 180 ? 'PT3H' : silenceMinutes <= 360 ? 'PT6H' : 'P1D'
+var silenceWindow = silenceMinutes <= 15 ? 'PT15M' : silenceMinutes <= 30 ? 'PT30M' : silenceMinutes <= 45 ? 'PT45M' : silenceMinutes <= 60 ? 'PT1H' : silenceMinutes <= 120 ? 'PT2H' : silenceMinutes <= 180 ? 'PT3H' : silenceMinutes <= 360 ? 'PT6H' : silenceMinutes <= 1440 ? 'P1D' : 'P2D'
 // Ticks failing: over at least an hour, or three intervals if longer; two failures alert.
 var tickWindow = silenceMinutes <= 60 ? 'PT1H' : silenceWindow
 // The job's watermark may lag by up to one interval between snapshots, plus the late-arrival
@@ -90,7 +94,7 @@ var logAlerts = [
     name: 'credits-low'
     severity: 2
     window: tickWindow
-    description: 'OpenSky reported fewer than ${lowCreditsThreshold} credits left today (credits_remaining of the tick summary). Ticks will fail with 429 until the daily reset: slow the schedule, narrow the box, or use an account with more credits.'
+    description: 'OpenSky reported fewer than ${lowCreditsThreshold} credits left today (credits_remaining of the tick summary), less than the schedule should leave: something spends more than planned (anonymous credits are counted per IP), or the schedule needs more than the account has. Ticks will fail with 429 until the daily reset: slow the schedule, narrow the box, or use an account with more credits.'
     query: 'AppTraces | where Message startswith "tick summary " | extend summary = parse_json(substring(Message, strlen("tick summary "))) | where isnotnull(summary.credits_remaining) | summarize credits = min(toint(summary.credits_remaining)) | where credits < ${lowCreditsThreshold}'
   }
 ]

@@ -54,10 +54,11 @@ func TestPreprovisionHookIntegration(t *testing.T) {
 		t.Skip("-short: not building deploycheck through the hook")
 	}
 	path, azdLog, azLog := fakeTools(t, "kv-abc")
-	out, err := runHook(t, path, "OPENSKY_SCHEDULE=0 */5 * * * *", "KEY_VAULT_NAME=kv-abc", "OPENSKY_INTERVAL_MINUTES=15")
+	out, err := runHook(t, path, "OPENSKY_SCHEDULE=0 */5 * * * *", "KEY_VAULT_NAME=kv-abc", "OPENSKY_INTERVAL_MINUTES=15", "OPENSKY_CREDITS_PER_DAY=1152")
 	if err != nil {
 		t.Fatalf("the hook failed: %v\n%s", err, out)
 	}
+	// OPENSKY_CREDITS_PER_DAY already holds the value (288 calls x 4): only the changed interval is stored.
 	if got := readLog(t, azdLog); strings.TrimSpace(got) != "env set --environment test OPENSKY_INTERVAL_MINUTES 5" {
 		t.Errorf("azd was called with %q; want the 5-minute interval stored in the environment test", got)
 	}

@@ -11,8 +11,10 @@
 //
 // It reads the settings azd passes to hooks (OPENSKY_SCHEDULE, OPENSKY_BBOX, OPENSKY_ICAO24,
 // STREAM_ANALYTICS_UNITS, POWERBI_WORKSPACE_ID) and, when they fit, prints what infra/main.bicep
-// needs from the schedule as NAME=value lines (OPENSKY_INTERVAL_MINUTES, for the "no events reach
-// the hub" alert) for the hook to store with `azd env set`.
+// needs from the schedule as NAME=value lines for the hook to store with `azd env set`:
+// OPENSKY_INTERVAL_MINUTES, for the "no events reach the hub" alert, and OPENSKY_CREDITS_PER_DAY,
+// what the schedule spends of the daily OpenSky credits, so that the "credits low" alert does not
+// fire every day on a schedule that plans to use nearly all of them.
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 	"time"
 
 	"github.com/opensky-eventhubs/handler/internal/config"
+	"github.com/opensky-eventhubs/handler/internal/opensky"
 )
 
 // Planning figures. The first two are Microsoft's documented limits; the others are this
@@ -41,6 +44,10 @@ const (
 	statesPerSquareDegree = 30
 	// eventsPerUnit is how many event_ids the dedupe window may hold per streaming unit.
 	eventsPerUnit = 350_000
+	// maxIntervalMinutes is the longest gap between ticks the "no events reach the hub" alert can
+	// watch: Azure Monitor log alerts look back at most two days, and a day between ticks keeps at
+	// least two of them in that window.
+	maxIntervalMinutes = 24 * 60
 )
 
 func main() {
@@ -58,6 +65,7 @@ type Plan struct {
 	PowerBIRowsPerHour int     // to the live table
 	DedupeEvents       int     // event_ids in the one-hour dedupe window
 	StreamingUnits     int
+	CreditsPerDay      int // OpenSky credits the schedule spends a day (calls x the box's price), rounded up
 }
 
 func run(getenv func(string) string, stdout io.Writer) error {
@@ -66,6 +74,11 @@ func run(getenv func(string) string, stdout io.Writer) error {
 		return err
 	}
 	var problems []error
+	if p.IntervalMinutes > maxIntervalMinutes {
+		problems = append(problems, fmt.Errorf(
+			"OPENSKY_SCHEDULE %q leaves up to %d minutes between ticks; the alert that no events reach the hub looks back at most two days (Azure Monitor log alerts) and would fire between ticks; choose a schedule that fires at least once a day",
+			getenv("OPENSKY_SCHEDULE"), p.IntervalMinutes))
+	}
 	if getenv("POWERBI_WORKSPACE_ID") != "" && p.PowerBIRowsPerHour > powerBIRowsPerHour {
 		problems = append(problems, fmt.Errorf(
 			"about %d aircraft x %.0f rows an hour each = %d rows an hour to the Power BI live table, more than the Power BI push dataset limit of %d rows per hour; narrow OPENSKY_BBOX or OPENSKY_ICAO24",
@@ -84,6 +97,7 @@ func run(getenv func(string) string, stdout io.Writer) error {
 		return errors.Join(problems...)
 	}
 	fmt.Fprintf(stdout, "OPENSKY_INTERVAL_MINUTES=%d\n", p.IntervalMinutes)
+	fmt.Fprintf(stdout, "OPENSKY_CREDITS_PER_DAY=%d\n", p.CreditsPerDay)
 	return nil
 }
 
@@ -139,5 +153,10 @@ func plan(getenv func(string) string) (Plan, error) {
 	p.IntervalMinutes = int(math.Ceil(gap.Minutes()))
 	p.PowerBIRowsPerHour = int(float64(p.Aircraft) * math.Min(60, p.TicksPerHour))
 	p.DedupeEvents = int(float64(p.Aircraft) * math.Max(1, p.TicksPerHour))
+	q := opensky.Query{}
+	if b := cfg.BBox; b != nil {
+		q.BBox = &opensky.BBox{LaMin: b.LaMin, LoMin: b.LoMin, LaMax: b.LaMax, LoMax: b.LoMax}
+	}
+	p.CreditsPerDay = int(math.Ceil(cfg.CallsPerDay() * float64(q.Credits())))
 	return p, nil
 }

@@ -16,8 +16,27 @@ func TestDefaultsPassAndGiveTheInterval(t *testing.T) {
 	if err := run(env(map[string]string{"POWERBI_WORKSPACE_ID": "x"}), &out); err != nil {
 		t.Fatalf("the default schedule is refused: %v", err)
 	}
-	if got := out.String(); got != "OPENSKY_INTERVAL_MINUTES=15\n" {
-		t.Errorf("printed %q, want the default schedule's 15-minute interval", got)
+	// 96 whole-world calls a day at 4 credits each.
+	if got := out.String(); got != "OPENSKY_INTERVAL_MINUTES=15\nOPENSKY_CREDITS_PER_DAY=384\n" {
+		t.Errorf("printed %q, want the default schedule's 15-minute interval and 384 credits a day", got)
+	}
+}
+
+func TestCreditsPerDayFollowTheScheduleAndTheBox(t *testing.T) {
+	for _, c := range []struct{ schedule, bbox, want string }{
+		{"0 */5 * * * *", "", "1152"},                  // 288 calls x 4 (whole world)
+		{"0 */5 * * * *", "45.8,5.9,47.8,10.5", "288"}, // 9.2 square degrees: 1 credit a call
+		{"0 0 */2 * * *", "40,0,50,20", "36"},          // 12 calls x 3 (200 square degrees)
+		{"0 */15 * * * *", "0,0,1,1", "96"},            // the default schedule, the cheapest box
+	} {
+		var out bytes.Buffer
+		if err := run(env(map[string]string{"OPENSKY_SCHEDULE": c.schedule, "OPENSKY_BBOX": c.bbox}), &out); err != nil {
+			t.Errorf("%s %s: %v", c.schedule, c.bbox, err)
+			continue
+		}
+		if !strings.Contains(out.String(), "OPENSKY_CREDITS_PER_DAY="+c.want+"\n") {
+			t.Errorf("%s %s: printed %q, want OPENSKY_CREDITS_PER_DAY=%s", c.schedule, c.bbox, out.String(), c.want)
+		}
 	}
 }
 
@@ -35,7 +54,7 @@ func TestIntervalFollowsTheSchedule(t *testing.T) {
 			t.Errorf("%s: %v", c.schedule, err)
 			continue
 		}
-		if got := strings.TrimSpace(out.String()); got != "OPENSKY_INTERVAL_MINUTES="+c.want {
+		if got, _, _ := strings.Cut(out.String(), "\n"); got != "OPENSKY_INTERVAL_MINUTES="+c.want {
 			t.Errorf("%s: printed %q, want interval %s", c.schedule, got, c.want)
 		}
 	}
@@ -92,6 +111,17 @@ func TestRefusesPowerBIRowsOverTheLimit(t *testing.T) {
 	}), &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "Power BI push dataset limit of 1000000 rows per hour") {
 		t.Errorf("20,000 aircraft a minute to Power BI: %v", err)
+	}
+}
+
+func TestRefusesTicksFurtherApartThanADay(t *testing.T) {
+	// Once a week: the hub-silent alert's longest window (two days) would hold no tick.
+	err := run(env(map[string]string{"OPENSKY_SCHEDULE": "0 0 0 * * 1"}), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "OPENSKY_SCHEDULE") || !strings.Contains(err.Error(), "at most two days") {
+		t.Errorf("a weekly schedule: %v", err)
+	}
+	if err := run(env(map[string]string{"OPENSKY_SCHEDULE": "0 0 3 * * *"}), &bytes.Buffer{}); err != nil {
+		t.Errorf("a daily schedule is refused: %v", err)
 	}
 }
 
