@@ -10,8 +10,6 @@ import (
 
 	"github.com/opensky-eventhubs/handler/internal/ehtest"
 	"github.com/opensky-eventhubs/handler/internal/flight"
-	"github.com/opensky-eventhubs/handler/internal/opensky"
-	"github.com/opensky-eventhubs/handler/internal/recordings"
 )
 
 func TestParseFrom(t *testing.T) {
@@ -128,15 +126,7 @@ func TestConsumeIntegration(t *testing.T) {
 // local peer) from the start with Consume, connection included: what `handler tail --from start`
 // does with a world snapshot.
 func BenchmarkConsumePeer(b *testing.B) {
-	body := recordings.Full(b, "global-2021-10-17.json")
-	snap, err := opensky.Decode(body, opensky.LimitsAt(time.Now(), 0))
-	if err != nil {
-		b.Fatal(err)
-	}
-	batch, err := flight.Encode(time.Unix(snap.Time, 0).UTC(), flight.Transform(snap))
-	if err != nil {
-		b.Fatal(err)
-	}
+	batch := worldBatch(b)
 	ctx := context.Background()
 	p := ehtest.Start(b, ehtest.Options{})
 	cs := p.ConnectionString(ehtest.DefaultHub)

@@ -317,15 +317,7 @@ func BenchmarkStep(b *testing.B) {
 // Event Hubs peer (test/ehpeer, on Node) or the hub in EVENTHUB_TEST_CONNECTION_STRING: AMQP
 // batching and sending included. Its wall time includes the peer's work on the same machine.
 func BenchmarkPublishPeer(b *testing.B) {
-	body := recordings.Full(b, "global-2021-10-17.json")
-	snap, err := opensky.Decode(body, opensky.LimitsAt(time.Now(), 0))
-	if err != nil {
-		b.Fatal(err)
-	}
-	batch, err := flight.Encode(time.Unix(snap.Time, 0).UTC(), flight.Transform(snap))
-	if err != nil {
-		b.Fatal(err)
-	}
+	batch := worldBatch(b)
 	cs, _ := ehtest.Target(b, ehtest.Options{Partitions: len(benchPartitions)})
 	ctx := context.Background()
 	// cold is what a fresh handler process does once: connect, read the partitions, open a
@@ -373,4 +365,20 @@ func procStatusKB(field string) (int64, bool) {
 	}
 	kb, err := strconv.ParseInt(string(m[1]), 10, 64)
 	return kb, err == nil
+}
+
+// worldBatch is the full world recording (../shared/opensky) decoded, transformed and encoded, as
+// a tick would publish it.
+func worldBatch(b *testing.B) flight.Batch {
+	b.Helper()
+	body := recordings.Full(b, "global-2021-10-17.json")
+	snap, err := opensky.Decode(body, opensky.LimitsAt(time.Now(), 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch, err := flight.Encode(time.Unix(snap.Time, 0).UTC(), flight.Transform(snap))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return batch
 }
